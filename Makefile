@@ -1,0 +1,25 @@
+# Two entry points, each working from a fresh clone with nothing installed:
+#   make demo   install into .venv, then run the main job
+#   make test   install into .venv (with the test tools), then run the tests
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+
+.PHONY: demo test install clean
+
+$(BIN)/.backfire-installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.backfire-installed
+
+demo: install
+	$(BIN)/backfire solve examples/payoffs/table6.csv
+
+test: install
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) build *.egg-info

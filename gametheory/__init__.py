@@ -1,0 +1,31 @@
+"""Games and equilibria on payoff tables (numpy, scipy, nashpy, pandas; never torch).
+
+The attacker population is the row player, the defender the column player.
+
+>>> from gametheory import PayoffTable, NormalFormGame
+>>> game = NormalFormGame.from_table(PayoffTable.read("examples/payoffs/table6.csv"))
+>>> [e.support for e in game.equilibria()]
+[(('Random triggers',), ('Defense',))]
+"""
+
+from .equilibria import DEFAULT_TOL, METHODS, ZeroSumSolution, regret, solve
+from .normal_form import BootstrapResult, Equilibrium, NormalFormGame
+from .payoffs import PayoffFileError, PayoffTable
+from .sources import MappingSource, MissingPayoff, Payoffs, PayoffSource
+
+__all__ = [
+    "DEFAULT_TOL",
+    "METHODS",
+    "BootstrapResult",
+    "Equilibrium",
+    "MappingSource",
+    "MissingPayoff",
+    "NormalFormGame",
+    "PayoffFileError",
+    "PayoffSource",
+    "PayoffTable",
+    "Payoffs",
+    "ZeroSumSolution",
+    "regret",
+    "solve",
+]

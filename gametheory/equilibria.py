@@ -1,0 +1,523 @@
+"""Nash equilibria of two-player normal-form games (bimatrix games).
+
+Pure functions on arrays: ``A`` is the row player's payoff matrix, ``B`` the
+column player's, both (m, n); a strategy pair is ``(x, y)`` with ``x`` in the
+simplex Δ_m and ``y`` in Δ_n. nashpy does the enumeration; this module adds
+what it lacks for measured payoff tables:
+
+* every candidate is re-checked with a regret test with a tolerance
+  (nashpy's own check compares floats with ``==``, so an indifferent strategy
+  may be reported as not a best response, and its support enumeration drops
+  equilibria whose supports differ in size, which degenerate games have);
+* payoffs are rescaled to [1, 2] before enumeration (an affine change per
+  player leaves the equilibria unchanged) so that the best-response polytopes
+  are bounded even where attack success saturates at 0;
+* outputs are cleaned (``-0.0``, 1e-17 noise, renormalised) and deduplicated,
+  and degenerate games return all their extreme equilibria, never an empty list;
+* rectangular games work with every method.
+
+References
+----------
+.. [NRTV07] Nisan, Roughgarden, Tardos, Vazirani (eds.), *Algorithmic Game
+   Theory*, CUP 2007, ch. 3 (von Stengel): support enumeration (Alg. 3.4),
+   vertex enumeration (Alg. 3.5), Lemke–Howson (Alg. 3.6).
+.. [AvRvSvS10] Avis, Rosenberg, Savani, von Stengel, "Enumeration of Nash
+   equilibria for two-player games", Economic Theory 42 (2010): in a
+   degenerate game the extreme equilibria are the completely labelled vertex
+   pairs of the best-response polytopes.
+.. [vN28] von Neumann, "Zur Theorie der Gesellschaftsspiele" (1928): minimax;
+   in a constant-sum game the equilibria are the products of the two
+   players' sets of optimal (maximin) strategies.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import numpy as np
+from scipy.optimize import linprog
+
+__all__ = [
+    "METHODS",
+    "DEFAULT_TOL",
+    "ZeroSumSolution",
+    "regret",
+    "is_equilibrium",
+    "clean_strategy",
+    "pure_equilibria",
+    "support_enumeration",
+    "vertex_enumeration",
+    "lemke_howson",
+    "zero_sum_lp",
+    "is_constant_sum",
+    "solve",
+]
+
+DEFAULT_TOL = 1e-8
+"""Regret tolerance, relative to the range of each player's payoffs."""
+
+#: Above this many (m+n) total strategies, auto uses Lemke–Howson, not vertex enumeration.
+AUTO_VERTEX_LIMIT = 24
+#: Support enumeration checks unequal-size supports (degenerate games) up to this many pairs.
+UNEQUAL_SUPPORT_LIMIT = 1 << 16
+#: The optimal-strategy set of a zero-sum game is enumerated exactly up to this many bases.
+ZERO_SUM_ENUMERATION_LIMIT = 20_000
+
+
+# --------------------------------------------------------------------------- basics
+def _as_game(A, B) -> tuple[np.ndarray, np.ndarray]:
+    A = np.asarray(A, dtype=float)
+    B = np.asarray(B, dtype=float)
+    if A.ndim != 2 or A.shape != B.shape or 0 in A.shape:
+        raise ValueError(f"payoff matrices must be non-empty, 2-D and of one shape; got {A.shape} and {B.shape}")
+    if not (np.isfinite(A).all() and np.isfinite(B).all()):
+        raise ValueError("payoff matrices contain NaN or infinite values (missing cells?)")
+    return A, B
+
+
+def _normalise(M: np.ndarray) -> np.ndarray:
+    """Affine map of M onto [1, 2] (constant matrices map to 1): equilibria are unchanged."""
+    lo, hi = M.min(), M.max()
+    if hi - lo <= 0:
+        return np.ones_like(M)
+    return 1.0 + (M - lo) / (hi - lo)
+
+
+def _scale(M: np.ndarray) -> float:
+    """The payoff range used to make tolerances relative (1 for constant matrices)."""
+    span = float(M.max() - M.min())
+    return span if span > 0 else 1.0
+
+
+def regret(A, B, x, y) -> tuple[float, float]:
+    """Regrets of a strategy pair: how much each player gains by its best deviation.
+
+    row regret = max_i (A y)_i − xᵀ A y,   column regret = max_j (xᵀ B)_j − xᵀ B y.
+    Both are ≥ 0; (x, y) is a Nash equilibrium iff both are 0.
+    """
+    A, B = _as_game(A, B)
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    Ay = A @ y
+    xB = x @ B
+    return float(max(Ay.max() - x @ Ay, 0.0)), float(max(xB.max() - xB @ y, 0.0))
+
+
+def is_equilibrium(A, B, x, y, tol: float = DEFAULT_TOL) -> bool:
+    """True when both regrets are within ``tol`` times each player's payoff range."""
+    A, B = _as_game(A, B)
+    r_row, r_col = regret(A, B, x, y)
+    return r_row <= tol * _scale(A) and r_col <= tol * _scale(B)
+
+
+def clean_strategy(x, zero: float = 1e-10) -> np.ndarray:
+    """Clip tiny and negative noise to 0, turn -0.0 into 0.0, renormalise, round off float dust."""
+    x = np.asarray(x, dtype=float).copy()
+    x[~np.isfinite(x)] = 0.0
+    x[x < zero] = 0.0
+    total = x.sum()
+    if total <= 0:
+        raise ValueError("strategy has no positive mass")
+    x = np.round(x / total, 12)
+    x = x / x.sum()
+    x[x < zero] = 0.0
+    return x + 0.0  # -0.0 → 0.0
+
+
+def _finish(A, B, candidates: Iterable[tuple], tol: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Clean, regret-check and deduplicate candidate pairs; sorted deterministically."""
+    seen: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+    for x, y in candidates:
+        try:
+            x, y = clean_strategy(x), clean_strategy(y)
+        except ValueError:
+            continue
+        if x.shape != (A.shape[0],) or y.shape != (A.shape[1],):
+            continue
+        if not is_equilibrium(A, B, x, y, tol):
+            continue
+        key = tuple(np.round(np.concatenate([x, y]), 7))
+        seen.setdefault(key, (x, y))
+    return [seen[k] for k in sorted(seen, key=lambda k: tuple(-v for v in k))]
+
+
+# --------------------------------------------------------------------------- pure
+def pure_equilibria(A, B, tol: float = DEFAULT_TOL) -> list[tuple[np.ndarray, np.ndarray]]:
+    """All pure equilibria: cells (i, j) where i is a best response to j and j to i (within tol)."""
+    A, B = _as_game(A, B)
+    ta, tb = tol * _scale(A), tol * _scale(B)
+    row_best = A >= A.max(axis=0, keepdims=True) - ta
+    col_best = B >= B.max(axis=1, keepdims=True) - tb
+    out = []
+    for i, j in zip(*np.nonzero(row_best & col_best)):
+        x = np.zeros(A.shape[0])
+        y = np.zeros(A.shape[1])
+        x[i] = 1.0
+        y[j] = 1.0
+        out.append((x, y))
+    return _finish(A, B, out, tol)
+
+
+# --------------------------------------------------------------------------- support enumeration
+def _support_lp(M: np.ndarray, own: tuple[int, ...], other: tuple[int, ...]) -> np.ndarray | None:
+    """A strategy z on support ``own`` making every strategy in ``other`` a best response
+    of the opponent, whose payoffs are ``zᵀM`` (M is (len(z), n_opponent)).
+
+    Solves  max t  s.t.  (zᵀM)_j = w (j ∈ other),  (zᵀM)_j ≤ w (j ∉ other),
+    z_i ≥ t (i ∈ own), z_i = 0 (i ∉ own), Σz = 1.  Feasible with t > 0 ⇔ such a z
+    exists with exactly that support.
+    """
+    k, n = M.shape
+    nv = k + 2  # z, w, t
+    c = np.zeros(nv)
+    c[-1] = -1.0
+    A_eq, b_eq, A_ub, b_ub = [], [], [], []
+    for j in range(n):
+        row = np.zeros(nv)
+        row[:k] = M[:, j]
+        row[k] = -1.0
+        (A_eq if j in other else A_ub).append(row)
+        (b_eq if j in other else b_ub).append(0.0)
+    for i in range(k):
+        row = np.zeros(nv)
+        if i in own:
+            row[i] = -1.0
+            row[-1] = 1.0
+            A_ub.append(row)
+            b_ub.append(0.0)
+        else:
+            row[i] = 1.0
+            A_eq.append(row)
+            b_eq.append(0.0)
+    row = np.zeros(nv)
+    row[:k] = 1.0
+    A_eq.append(row)
+    b_eq.append(1.0)
+    bounds = [(0, None)] * k + [(None, None), (None, 1.0)]
+    res = linprog(c, A_ub=np.array(A_ub) if A_ub else None, b_ub=b_ub or None, A_eq=np.array(A_eq), b_eq=b_eq,
+                  bounds=bounds, method="highs")
+    if res.status != 0 or res.x[-1] <= 1e-9:
+        return None
+    return res.x[:k]
+
+
+def support_enumeration(A, B, tol: float = DEFAULT_TOL) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Equilibria by support enumeration [NRTV07, Alg. 3.4], one per support pair.
+
+    Equal-size supports come from nashpy's indifference solver; in degenerate
+    games, supports of unequal size are searched too, with one LP per side
+    (:func:`_support_lp`), as long as there are at most
+    ``UNEQUAL_SUPPORT_LIMIT`` such pairs. Every result is regret-checked.
+    Degenerate games can have a continuum of equilibria per support pair;
+    this returns one point of each (use vertex enumeration for the extreme ones).
+    """
+    from nashpy.algorithms.support_enumeration import indifference_strategies
+
+    A, B = _as_game(A, B)
+    An, Bn = _normalise(A), _normalise(B)
+    candidates = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for x, y, _s1, _s2 in indifference_strategies(An, Bn, non_degenerate=False, tol=1e-12):
+            candidates.append((x, y))
+    found = _finish(A, B, candidates, tol)
+    m, n = A.shape
+    n_unequal = sum(
+        math.comb(m, a) * math.comb(n, b) for a in range(1, m + 1) for b in range(1, n + 1) if a != b
+    )
+    if n_unequal <= UNEQUAL_SUPPORT_LIMIT:
+        extra = []
+        for a in range(1, m + 1):
+            for I in itertools.combinations(range(m), a):
+                for b in range(1, n + 1):
+                    if a == b:
+                        continue
+                    for J in itertools.combinations(range(n), b):
+                        # x on I makes all of J best responses for the column player, and vice versa.
+                        x = _support_lp(Bn, I, J)
+                        if x is None:
+                            continue
+                        y = _support_lp(An.T, J, I)
+                        if y is not None:
+                            extra.append((x, y))
+        found = _finish(A, B, [*found, *extra], tol)
+    if not found:  # cannot happen for a finite game (Nash 1951), but never return nothing silently
+        found = vertex_enumeration(A, B, tol)
+    return found
+
+
+# --------------------------------------------------------------------------- vertex enumeration
+def vertex_enumeration(A, B, tol: float = DEFAULT_TOL) -> list[tuple[np.ndarray, np.ndarray]]:
+    """All extreme equilibria: completely labelled vertex pairs of the best-response
+    polytopes [NRTV07, Alg. 3.5], via nashpy, on payoffs rescaled to [1, 2]
+    so both polytopes are bounded. In degenerate games this returns every
+    extreme equilibrium [AvRvSvS10]; convex combinations of extreme equilibria
+    sharing a maximal clique are equilibria too.
+    """
+    from nashpy.algorithms.vertex_enumeration import vertex_enumeration as _ve
+
+    A, B = _as_game(A, B)
+    An, Bn = _normalise(A), _normalise(B)
+    if min(A.shape) == 1:
+        # A one-strategy player makes a polytope of dimension 1; qhull needs ≥ 2. Solve directly:
+        return _one_sided(A, B, tol)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        candidates = list(_ve(An, Bn))
+    found = _finish(A, B, candidates, tol)
+    if not found:
+        found = _finish(A, B, _lemke_howson_candidates(An, Bn), tol)
+    return found
+
+
+def _one_sided(A, B, tol) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Games where one player has a single strategy: the other's extreme equilibria are its pure best responses."""
+    m, n = A.shape
+    out = []
+    if m == 1:
+        for j in np.flatnonzero(B[0] >= B[0].max() - tol * _scale(B)):
+            y = np.zeros(n)
+            y[j] = 1.0
+            out.append((np.ones(1), y))
+    else:
+        for i in np.flatnonzero(A[:, 0] >= A[:, 0].max() - tol * _scale(A)):
+            x = np.zeros(m)
+            x[i] = 1.0
+            out.append((x, np.ones(1)))
+    return _finish(A, B, out, tol)
+
+
+# --------------------------------------------------------------------------- Lemke–Howson
+def _lemke_howson_candidates(An: np.ndarray, Bn: np.ndarray) -> list[tuple]:
+    from nashpy.algorithms.lemke_howson import lemke_howson as _lh
+
+    out = []
+    for label in range(sum(An.shape)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                out.append(_lh(An, Bn, initial_dropped_label=label))
+            except Exception:  # nashpy can fail to pivot on degenerate games; others labels may still work
+                continue
+    return out
+
+
+def lemke_howson(A, B, tol: float = DEFAULT_TOL) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Lemke–Howson [NRTV07, Alg. 3.6] from every initial dropped label (m + n runs),
+    with lexicographic pivoting for degenerate games, deduplicated and
+    regret-checked. Finds at least one equilibrium; not necessarily all.
+    """
+    A, B = _as_game(A, B)
+    An, Bn = _normalise(A), _normalise(B)
+    found = _finish(A, B, _lemke_howson_candidates(An, Bn), tol)
+    if not found:
+        found = pure_equilibria(A, B, tol) or vertex_enumeration(A, B, tol)
+    return found
+
+
+# --------------------------------------------------------------------------- zero-sum / constant-sum
+def is_constant_sum(A, B, tol: float = 1e-9) -> bool:
+    """True when A + B is the same constant in every cell (to ``tol`` relative)."""
+    A, B = _as_game(A, B)
+    S = A + B
+    return bool(np.ptp(S) <= tol * max(1.0, float(np.abs(S).max()), _scale(A)))
+
+
+@dataclass(frozen=True)
+class ZeroSumSolution:
+    """The solution of a constant-sum game.
+
+    ``value``: the row player's equilibrium payoff. ``row_vertices`` and
+    ``col_vertices``: extreme points of each player's set of optimal
+    strategies (every pair is an equilibrium). ``row_range`` / ``col_range``:
+    per strategy, the least and greatest probability it has in any optimal
+    strategy. ``exhaustive``: whether the vertex lists are complete (exact
+    enumeration) or sampled by LP probing for large degenerate games.
+    """
+
+    value: float
+    row_vertices: tuple[np.ndarray, ...]
+    col_vertices: tuple[np.ndarray, ...]
+    row_range: np.ndarray
+    col_range: np.ndarray
+    exhaustive: bool
+
+    @property
+    def unique(self) -> bool:
+        return len(self.row_vertices) == 1 and len(self.col_vertices) == 1
+
+
+def _maximin(M: np.ndarray) -> tuple[np.ndarray, float]:
+    """The row player's maximin strategy of the zero-sum game M, and its value (nashpy's LP)."""
+    from nashpy.linalg.minimax import linear_program
+
+    x = linear_program(row_player_payoff_matrix=M)
+    x = np.clip(np.asarray(x, dtype=float), 0, None)
+    x = x / x.sum()
+    return x, float((x @ M).min())
+
+
+def _polish(M: np.ndarray, x: np.ndarray, value: float, eps: float) -> np.ndarray | None:
+    """Solve exactly for the optimal strategy with the support and tight columns of ``x``.
+
+    Unknowns (x_S, v): (xᵀM)_j = v for the columns j that ``x`` makes tight,
+    Σ x_S = 1. Removes the 1e-9 noise of an LP solver's answer.
+    """
+    S = np.flatnonzero(x > eps)
+    T = np.flatnonzero(x @ M <= value + eps * max(1.0, abs(value)))
+    lhs = np.zeros((len(T) + 1, len(S) + 1))
+    lhs[: len(T), : len(S)] = M[np.ix_(S, T)].T
+    lhs[: len(T), -1] = -1.0
+    lhs[-1, : len(S)] = 1.0
+    rhs = np.zeros(len(T) + 1)
+    rhs[-1] = 1.0
+    sol, *_ = np.linalg.lstsq(lhs, rhs, rcond=None)
+    if not np.allclose(lhs @ sol, rhs, atol=1e-9):
+        return None
+    z = np.zeros(M.shape[0])
+    z[S] = sol[:-1]
+    return z
+
+
+def _optimal_set(M: np.ndarray, value: float, tol: float) -> tuple[list[np.ndarray], np.ndarray, bool]:
+    """Vertices of the optimal set X* = {x ∈ Δ : xᵀM ≥ value} and per-coordinate [min, max].
+
+    First every coordinate is minimised and maximised over X* (2m LPs, with
+    ``tol`` of slack so that X* is not empty through rounding): this gives the
+    ranges and shows which coordinates are 0 in every optimum. Then, with k
+    coordinates free, each vertex is an exact solution (x, v) of k + 1 linear
+    equations: Σx = 1 and k of {x_i = 0, (xᵀM)_j = v}; the combinations are
+    enumerated when there are at most ``ZERO_SUM_ENUMERATION_LIMIT`` of them.
+    Otherwise the LP optima are polished (:func:`_polish`) and returned:
+    genuine vertices, but maybe not all (``exhaustive`` is False).
+    """
+    m, n = M.shape
+    G = np.vstack([-M.T, -np.eye(m)])
+    h = np.concatenate([-(value - tol) * np.ones(n), np.zeros(m)])
+    ranges = np.zeros((m, 2))
+    probed = []
+    for i in range(m):
+        for sense, col in ((1.0, 0), (-1.0, 1)):
+            c = np.zeros(m)
+            c[i] = sense
+            res = linprog(c, A_ub=G, b_ub=h, A_eq=np.ones((1, m)), b_eq=[1.0], bounds=[(0, None)] * m, method="highs")
+            if res.status == 0:
+                ranges[i, col] = res.x[i]
+                probed.append(res.x)
+    free = [i for i in range(m) if ranges[i, 1] > 1e-7]
+    k = len(free)
+    feasible = lambda x: bool(np.all(x >= -1e-9) and np.all(x @ M >= value - tol))  # noqa: E731
+    if math.comb(n + k, k) > ZERO_SUM_ENUMERATION_LIMIT:
+        polished = [p for p in (_polish(M, x, value, 1e-7) for x in probed) if p is not None and feasible(p)]
+        return polished or probed, _clean_ranges(ranges), False
+    vertices = []
+    Mf = M[free]
+    for active in itertools.combinations(range(n + k), k):
+        lhs = np.zeros((k + 1, k + 1))
+        for r, a in enumerate(active):
+            if a < n:  # column a tight: (xᵀM)_a − v = 0
+                lhs[r, :k] = Mf[:, a]
+                lhs[r, k] = -1.0
+            else:  # coordinate free[a − n] is zero
+                lhs[r, a - n] = 1.0
+        lhs[k, :k] = 1.0
+        rhs = np.zeros(k + 1)
+        rhs[k] = 1.0
+        if abs(np.linalg.det(lhs)) < 1e-12:
+            continue
+        z = np.linalg.solve(lhs, rhs)
+        x = np.zeros(m)
+        x[free] = z[:k]
+        if feasible(x):
+            vertices.append(x)
+    if vertices:
+        exact = np.array(vertices)
+        ranges = np.column_stack([exact.min(axis=0), exact.max(axis=0)])
+    return vertices, _clean_ranges(ranges), True
+
+
+def _clean_ranges(ranges: np.ndarray) -> np.ndarray:
+    r = np.clip(ranges, 0.0, 1.0)
+    r[r < 1e-10] = 0.0
+    return np.round(r, 12) + 0.0
+
+
+def zero_sum_lp(A, B, tol: float = DEFAULT_TOL) -> ZeroSumSolution:
+    """Solve a constant-sum game by linear programming (minimax [vN28]).
+
+    With B = c − A, the row player's optimal strategies maximise min_j (xᵀA)_j
+    and the column player's minimise max_i (A y)_i; both LPs come from
+    nashpy. The sets of optimal strategies are polytopes; where either is not
+    a single point (degenerate games: ties are the norm when attack success
+    saturates) their vertices are enumerated, so the caller gets every
+    extreme equilibrium.
+    """
+    A, B = _as_game(A, B)
+    if not is_constant_sum(A, B):
+        raise ValueError("the LP method needs a constant-sum game (attacker + defender payoff equal in every cell)")
+    x, v_row = _maximin(A)
+    y, v_col = _maximin(B.T)
+    row_vertices, row_range, ex_r = _optimal_set(A, v_row, tol * _scale(A))
+    col_vertices, col_range, ex_c = _optimal_set(B.T, v_col, tol * _scale(B))
+    clean = lambda vs: tuple(_dedupe([clean_strategy(v) for v in vs]))  # noqa: E731
+    return ZeroSumSolution(
+        value=float(x @ A @ y),
+        row_vertices=clean(row_vertices) or (clean_strategy(x),),
+        col_vertices=clean(col_vertices) or (clean_strategy(y),),
+        row_range=row_range,
+        col_range=col_range,
+        exhaustive=ex_r and ex_c,
+    )
+
+
+def _dedupe(vs: list[np.ndarray]) -> list[np.ndarray]:
+    out: dict[tuple, np.ndarray] = {}
+    for v in vs:
+        out.setdefault(tuple(np.round(v, 7)), v)
+    return [out[k] for k in sorted(out, reverse=True)]
+
+
+def _lp_equilibria(A, B, tol) -> list[tuple[np.ndarray, np.ndarray]]:
+    sol = zero_sum_lp(A, B, tol)
+    return _finish(A, B, itertools.product(sol.row_vertices, sol.col_vertices), tol)
+
+
+# --------------------------------------------------------------------------- dispatch
+def _auto(A, B, tol) -> list[tuple[np.ndarray, np.ndarray]]:
+    if is_constant_sum(A, B):
+        return _lp_equilibria(A, B, tol)
+    if sum(A.shape) <= AUTO_VERTEX_LIMIT:
+        return vertex_enumeration(A, B, tol)
+    return lemke_howson(A, B, tol)
+
+
+METHODS: dict[str, Callable] = {
+    "auto": _auto,
+    "support-enumeration": support_enumeration,
+    "vertex-enumeration": vertex_enumeration,
+    "lemke-howson": lemke_howson,
+    "lp": _lp_equilibria,
+    "pure": pure_equilibria,
+}
+"""Equilibrium methods by name. ``auto``: constant-sum → LP with every optimal
+strategy; at most ``AUTO_VERTEX_LIMIT`` strategies in all → vertex
+enumeration (all extreme equilibria); larger → Lemke–Howson from every label."""
+
+
+def solve(A, B, method: str = "auto", tol: float = DEFAULT_TOL) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Equilibria of the bimatrix game (A, B) by ``method`` (see :data:`METHODS`).
+
+    Every returned pair has both regrets ≤ ``tol`` × that player's payoff
+    range. ``pure`` may legitimately return an empty list (no pure
+    equilibrium); every other method returns at least one equilibrium.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}: allowed {', '.join(METHODS)}")
+    if not (tol > 0):
+        raise ValueError(f"tol={tol!r} is out of range: allowed > 0")
+    A, B = _as_game(A, B)
+    return METHODS[method](A, B, tol)

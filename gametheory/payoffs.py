@@ -1,0 +1,478 @@
+"""Payoff tables: labelled attacker × defender strategies with measured payoffs.
+
+A :class:`PayoffTable` holds, for every pair (attacker strategy, defender
+strategy), the attacker's payoff and the defender's payoff. Where the payoffs
+were measured over several seeds it keeps the per-seed samples, so every cell
+has a mean, a standard deviation (ddof = 1) and a count. Cells may be missing
+(not yet measured); a game can only be solved once none are.
+
+Files use one *long* format, in CSV or JSON, one record per cell or per
+(cell, seed)::
+
+    attacker,defender,attacker_payoff,defender_payoff[,seed]
+
+CSV files may start with ``#`` comment lines (provenance, units). JSON files
+are ``{"meta": {...}, "rows": [{...}, ...]}`` with the same fields per row.
+Payoffs are floats; the project keeps rates in [0, 1] internally and prints
+them ×100 where the paper does.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Hashable, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .sources import MissingPayoff, Payoffs
+
+__all__ = ["PayoffTable", "PayoffFileError", "REQUIRED_COLUMNS", "OPTIONAL_COLUMNS"]
+
+REQUIRED_COLUMNS = ("attacker", "defender", "attacker_payoff", "defender_payoff")
+OPTIONAL_COLUMNS = ("seed",)
+_ROLES = ("attacker", "defender")
+
+
+class PayoffFileError(ValueError):
+    """A payoff file (or records) that cannot be read, naming the place at fault."""
+
+
+@dataclass(frozen=True)
+class _Cell:
+    """Samples of one cell: an (S, 2) array of (attacker, defender) payoffs and their seeds."""
+
+    values: np.ndarray  # shape (S, 2)
+    seeds: tuple[int | None, ...]
+
+
+@dataclass
+class PayoffTable:
+    """Attacker strategies (rows) × defender strategies (columns) with payoffs.
+
+    Build one with :meth:`from_records`, :meth:`from_dataframe`,
+    :meth:`read` (CSV or JSON), :meth:`from_matrices`, or :meth:`from_source`.
+    """
+
+    attackers: tuple[str, ...]
+    defenders: tuple[str, ...]
+    _cells: dict[tuple[int, int], _Cell] = field(default_factory=dict, repr=False)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.attackers = tuple(str(a) for a in self.attackers)
+        self.defenders = tuple(str(d) for d in self.defenders)
+        for role, labels in (("attacker", self.attackers), ("defender", self.defenders)):
+            if not labels:
+                raise ValueError(f"{role} strategies: none given; a table needs at least one")
+            dupes = sorted({x for x in labels if labels.count(x) > 1})
+            if dupes:
+                raise ValueError(f"{role} strategies: duplicate labels {dupes}")
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def from_matrices(
+        cls,
+        attacker: Any,
+        defender: Any,
+        attackers: Sequence[str] | None = None,
+        defenders: Sequence[str] | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> "PayoffTable":
+        """A table from two (m, n) payoff matrices; NaN marks a missing cell."""
+        a = np.asarray(attacker, dtype=float)
+        d = np.asarray(defender, dtype=float)
+        if a.ndim != 2 or a.shape != d.shape:
+            raise ValueError(
+                f"payoff matrices must be 2-D and of equal shape, got {a.shape} and {d.shape}"
+            )
+        m, n = a.shape
+        attackers = tuple(attackers) if attackers is not None else tuple(f"a{i}" for i in range(m))
+        defenders = tuple(defenders) if defenders is not None else tuple(f"d{j}" for j in range(n))
+        if len(attackers) != m or len(defenders) != n:
+            raise ValueError(
+                f"labels ({len(attackers)} attackers, {len(defenders)} defenders) do not match "
+                f"the matrices' shape {a.shape}"
+            )
+        table = cls(attackers, defenders, meta=dict(meta or {}))
+        for i in range(m):
+            for j in range(n):
+                if not (math.isnan(a[i, j]) or math.isnan(d[i, j])):
+                    table._cells[(i, j)] = _Cell(np.array([[a[i, j], d[i, j]]]), (None,))
+        return table
+
+    @classmethod
+    def from_records(
+        cls,
+        records: Iterable[Mapping[str, Any]],
+        meta: Mapping[str, Any] | None = None,
+        where: str = "records",
+        first_line: int = 1,
+    ) -> "PayoffTable":
+        """A table from long records (dicts with :data:`REQUIRED_COLUMNS`, optional ``seed``).
+
+        Strategy order is the order of first appearance. ``where`` names the
+        source in error messages; ``first_line`` is the line number of the
+        first record (for files with a header).
+        """
+        rows = list(records)
+        if not rows:
+            raise PayoffFileError(f"{where}: no payoff rows")
+        attackers: list[str] = []
+        defenders: list[str] = []
+        samples: dict[tuple[str, str], list[tuple[float, float, int | None, str]]] = {}
+        for k, row in enumerate(rows):
+            line = _place(row.get("__line__", first_line + k))
+            missing = [c for c in REQUIRED_COLUMNS if c not in row]
+            if missing:
+                raise PayoffFileError(
+                    f"{where}: {line} lacks column(s) {', '.join(missing)} "
+                    f"(required: {', '.join(REQUIRED_COLUMNS)}; optional: seed)"
+                )
+            a_label, d_label = str(row["attacker"]).strip(), str(row["defender"]).strip()
+            for col, label in (("attacker", a_label), ("defender", d_label)):
+                if not label or label.lower() == "nan":
+                    raise PayoffFileError(f"{where}: {line}, column '{col}': empty strategy label")
+            vals = []
+            for col in ("attacker_payoff", "defender_payoff"):
+                vals.append(_parse_float(row[col], where, line, col))
+            seed = row.get("seed")
+            seed = None if seed is None or str(seed).strip() in ("", "nan", "None") else seed
+            if seed is not None:
+                try:
+                    seed = int(float(seed))
+                except ValueError:
+                    raise PayoffFileError(
+                        f"{where}: {line}, column 'seed': {row['seed']!r} is not an integer"
+                    ) from None
+            if a_label not in attackers:
+                attackers.append(a_label)
+            if d_label not in defenders:
+                defenders.append(d_label)
+            samples.setdefault((a_label, d_label), []).append((vals[0], vals[1], seed, line))
+        table = cls(tuple(attackers), tuple(defenders), meta=dict(meta or {}))
+        for (a_label, d_label), cell in samples.items():
+            seeds = [s for _, _, s, _ in cell]
+            if len(cell) > 1:
+                if any(s is None for s in seeds):
+                    lines = ", ".join(str(l) for *_, l in cell)
+                    raise PayoffFileError(
+                        f"{where}: cell (attacker={a_label!r}, defender={d_label!r}) appears at "
+                        f"{lines}; repeated cells need distinct values in column 'seed'"
+                    )
+                if len(set(seeds)) != len(seeds):
+                    dup = next(l for (*_, s, l) in cell if seeds.count(s) > 1)
+                    raise PayoffFileError(
+                        f"{where}: {dup}: seed repeated for cell "
+                        f"(attacker={a_label!r}, defender={d_label!r})"
+                    )
+            order = sorted(range(len(cell)), key=lambda t: (seeds[t] is None, seeds[t] or 0))
+            values = np.array([[cell[t][0], cell[t][1]] for t in order], dtype=float)
+            table._cells[(attackers.index(a_label), defenders.index(d_label))] = _Cell(
+                values, tuple(seeds[t] for t in order)
+            )
+        return table
+
+    @classmethod
+    def from_dataframe(cls, df: pd.DataFrame, meta: Mapping[str, Any] | None = None) -> "PayoffTable":
+        """A table from a long DataFrame (see :meth:`to_dataframe`)."""
+        missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+        if missing:
+            raise PayoffFileError(
+                f"DataFrame lacks column(s) {', '.join(missing)} "
+                f"(required: {', '.join(REQUIRED_COLUMNS)}; optional: seed)"
+            )
+        records = [{**r, "__line__": f"row {k}"} for k, r in zip(df.index, df.to_dict("records"))]
+        return cls.from_records(records, meta=meta or df.attrs.get("meta"), where="DataFrame")
+
+    @classmethod
+    def from_source(
+        cls,
+        attackers: Sequence[str],
+        defenders: Sequence[str],
+        source: Any,
+        meta: Mapping[str, Any] | None = None,
+    ) -> "PayoffTable":
+        """Ask a payoff source for every cell; cells it lacks stay missing.
+
+        ``source`` follows :class:`gametheory.sources.PayoffSource`: its
+        ``payoffs((attacker, defender))`` returns :class:`Payoffs` or raises
+        :class:`MissingPayoff`.
+        """
+        table = cls(tuple(attackers), tuple(defenders), meta=dict(meta or {}))
+        for i, a_label in enumerate(table.attackers):
+            for j, d_label in enumerate(table.defenders):
+                try:
+                    p = source.payoffs((a_label, d_label))
+                except MissingPayoff:
+                    continue
+                table._cells[(i, j)] = _cell_from_payoffs(p)
+        return table
+
+    # ------------------------------------------------------------------ reading / writing
+    @classmethod
+    def read(cls, path: str | Path) -> "PayoffTable":
+        """Read a table from a ``.csv`` or ``.json`` file."""
+        path = Path(path)
+        if not path.exists():
+            raise PayoffFileError(f"{path}: no such file")
+        if path.is_dir():
+            raise PayoffFileError(f"{path}: is a directory, expected a .csv or .json payoff file")
+        suffix = path.suffix.lower()
+        text = path.read_text(encoding="utf-8")
+        if suffix == ".csv":
+            return cls.read_csv_text(text, where=str(path))
+        if suffix == ".json":
+            return cls.read_json_text(text, where=str(path))
+        raise PayoffFileError(f"{path}: unknown payoff file type '{path.suffix}' (allowed: .csv, .json)")
+
+    @classmethod
+    def read_csv_text(cls, text: str, where: str = "CSV") -> "PayoffTable":
+        lines = text.splitlines()
+        meta_lines, body, header_line = [], [], None
+        for number, line in enumerate(lines, start=1):
+            if header_line is None and (line.startswith("#") or not line.strip()):
+                if line.startswith("#"):
+                    meta_lines.append(line[1:].strip())
+                continue
+            if header_line is None:
+                header_line = number
+            body.append(line)
+        if header_line is None:
+            raise PayoffFileError(f"{where}: empty file (expected a header row: {','.join(REQUIRED_COLUMNS)})")
+        reader = csv.reader(io.StringIO("\n".join(body)))
+        header = [h.strip() for h in next(reader)]
+        unknown = [h for h in header if h not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+        missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        if missing:
+            raise PayoffFileError(
+                f"{where}: line {header_line}: header lacks column(s) {', '.join(missing)} "
+                f"(required: {', '.join(REQUIRED_COLUMNS)}; optional: seed)"
+            )
+        if unknown:
+            raise PayoffFileError(
+                f"{where}: line {header_line}: unknown column(s) {', '.join(unknown)} "
+                f"(allowed: {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)})"
+            )
+        records = []
+        for offset, fields in enumerate(reader, start=1):
+            if not fields or all(not f.strip() for f in fields):
+                continue
+            line = header_line + offset
+            if len(fields) != len(header):
+                raise PayoffFileError(
+                    f"{where}: line {line}: {len(fields)} fields, expected {len(header)} ({','.join(header)})"
+                )
+            record = dict(zip(header, fields))
+            record["__line__"] = line
+            records.append(record)
+        return cls.from_records(records, meta={"comments": meta_lines} if meta_lines else {}, where=where)
+
+    @classmethod
+    def read_json_text(cls, text: str, where: str = "JSON") -> "PayoffTable":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise PayoffFileError(f"{where}: line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})") from None
+        if isinstance(data, list):
+            data = {"rows": data}
+        if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
+            raise PayoffFileError(f"{where}: expected an object with a list 'rows' (and optional 'meta')")
+        records = []
+        for k, row in enumerate(data["rows"], start=1):
+            if not isinstance(row, dict):
+                raise PayoffFileError(f"{where}: rows[{k - 1}] is not an object")
+            unknown = [c for c in row if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+            if unknown:
+                raise PayoffFileError(
+                    f"{where}: rows[{k - 1}]: unknown field(s) {', '.join(unknown)} "
+                    f"(allowed: {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)})"
+                )
+            records.append({**row, "__line__": f"rows[{k - 1}]"})
+        return cls.from_records(records, meta=data.get("meta") or {}, where=where)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """Long records: one per cell, or one per (cell, seed) where cells have seeds."""
+        out = []
+        for (i, j), cell in sorted(self._cells.items()):
+            for (a, d), s in zip(cell.values, cell.seeds):
+                rec: dict[str, Any] = {
+                    "attacker": self.attackers[i],
+                    "defender": self.defenders[j],
+                    "attacker_payoff": float(a),
+                    "defender_payoff": float(d),
+                }
+                if s is not None:
+                    rec["seed"] = int(s)
+                out.append(rec)
+        return out
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """The long DataFrame: columns attacker, defender, attacker_payoff, defender_payoff[, seed]."""
+        df = pd.DataFrame.from_records(self.to_records())
+        cols = list(REQUIRED_COLUMNS) + (["seed"] if "seed" in df.columns else [])
+        df = df.reindex(columns=cols)
+        if "seed" in df.columns:
+            df["seed"] = df["seed"].astype("Int64")
+        df.attrs["meta"] = dict(self.meta)
+        return df
+
+    def write(self, path: str | Path) -> None:
+        """Write to ``.csv`` (with ``#`` comment lines for ``meta['comments']``) or ``.json``."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix == ".json":
+            path.write_text(json.dumps({"meta": self.meta, "rows": self.to_records()}, indent=2) + "\n")
+        elif suffix == ".csv":
+            buf = io.StringIO()
+            for c in self.meta.get("comments", []):
+                buf.write(f"# {c}\n")
+            records = self.to_records()
+            header = list(REQUIRED_COLUMNS) + (["seed"] if any("seed" in r for r in records) else [])
+            writer = csv.DictWriter(buf, fieldnames=header, lineterminator="\n")
+            writer.writeheader()
+            for r in records:
+                writer.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in r.items()})
+            path.write_text(buf.getvalue())
+        else:
+            raise PayoffFileError(f"{path}: unknown payoff file type '{path.suffix}' (allowed: .csv, .json)")
+
+    # ------------------------------------------------------------------ access
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.attackers), len(self.defenders)
+
+    def _stat(self, fn, role: int) -> np.ndarray:
+        out = np.full(self.shape, np.nan)
+        for (i, j), cell in self._cells.items():
+            out[i, j] = fn(cell.values[:, role])
+        return out
+
+    def matrices(self) -> tuple[np.ndarray, np.ndarray]:
+        """(attacker, defender) mean payoff matrices; raises if any cell is missing."""
+        missing = self.missing()
+        if missing:
+            listed = "; ".join(f"({a!r}, {d!r})" for a, d in missing[:10])
+            more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+            raise MissingPayoff(missing[0], f"{len(missing)} cell(s) missing: {listed}{more}")
+        return self.mean("attacker"), self.mean("defender")
+
+    def mean(self, role: str = "attacker") -> np.ndarray:
+        return self._stat(np.mean, _role_index(role))
+
+    def std(self, role: str = "attacker") -> np.ndarray:
+        """Sample standard deviation (ddof = 1) per cell; 0 for single-sample cells."""
+        return self._stat(lambda v: float(np.std(v, ddof=1)) if len(v) > 1 else 0.0, _role_index(role))
+
+    def count(self) -> np.ndarray:
+        out = np.zeros(self.shape, dtype=int)
+        for (i, j), cell in self._cells.items():
+            out[i, j] = len(cell.values)
+        return out
+
+    def samples(self, attacker: str, defender: str) -> np.ndarray:
+        """The (S, 2) array of per-seed (attacker, defender) payoffs of one cell."""
+        key = (self._index(self.attackers, attacker, "attacker"), self._index(self.defenders, defender, "defender"))
+        if key not in self._cells:
+            raise MissingPayoff((attacker, defender))
+        return self._cells[key].values.copy()
+
+    def has_samples(self) -> bool:
+        """True when at least one cell has more than one sample."""
+        return any(len(c.values) > 1 for c in self._cells.values())
+
+    def missing(self) -> list[tuple[str, str]]:
+        return [
+            (a, d)
+            for i, a in enumerate(self.attackers)
+            for j, d in enumerate(self.defenders)
+            if (i, j) not in self._cells
+        ]
+
+    def is_complete(self) -> bool:
+        return not self.missing()
+
+    def payoffs(self, profile: Hashable) -> Payoffs:
+        """The payoff-source protocol: ``profile = (attacker_label, defender_label)``."""
+        try:
+            attacker, defender = profile  # type: ignore[misc]
+            values = self.samples(attacker, defender)
+        except (ValueError, TypeError):
+            raise MissingPayoff(profile, "not an (attacker, defender) pair of this table") from None
+        return Payoffs(
+            roles={"attacker": float(values[:, 0].mean()), "defender": float(values[:, 1].mean())},
+            samples={"attacker": tuple(values[:, 0]), "defender": tuple(values[:, 1])},
+        )
+
+    def resample(self, rng: np.random.Generator) -> "PayoffTable":
+        """A bootstrap replicate: every cell's samples resampled with replacement."""
+        table = PayoffTable(self.attackers, self.defenders, meta=dict(self.meta))
+        for key, cell in self._cells.items():
+            idx = rng.integers(0, len(cell.values), size=len(cell.values))
+            table._cells[key] = _Cell(cell.values[idx], tuple(cell.seeds[t] for t in idx))
+        return table
+
+    def _index(self, labels: tuple[str, ...], label: str, role: str) -> int:
+        try:
+            return labels.index(label)
+        except ValueError:
+            raise ValueError(f"unknown {role} strategy {label!r}: known are {', '.join(labels)}") from None
+
+    def __str__(self) -> str:  # pragma: no cover - cosmetic
+        return self.format()
+
+    def format(self, scale: float = 1.0, digits: int = 3) -> str:
+        """A readable grid: each cell '(attacker, defender)', with ± std and n where sampled."""
+        a, d, s, n = self.mean("attacker"), self.mean("defender"), self.std("attacker"), self.count()
+        cells = []
+        for i in range(self.shape[0]):
+            row = []
+            for j in range(self.shape[1]):
+                if n[i, j] == 0:
+                    row.append("missing")
+                    continue
+                text = f"({a[i, j] * scale:.{digits}g}, {d[i, j] * scale:.{digits}g})"
+                if n[i, j] > 1:
+                    text += f" ±{s[i, j] * scale:.2g} n={n[i, j]}"
+                row.append(text)
+            cells.append(row)
+        width0 = max(len(x) for x in ("attacker \\ defender",) + self.attackers)
+        widths = [max(len(self.defenders[j]), *(len(r[j]) for r in cells)) for j in range(self.shape[1])]
+        lines = ["  ".join(["attacker \\ defender".ljust(width0)] + [d_.rjust(w) for d_, w in zip(self.defenders, widths)])]
+        for label, row in zip(self.attackers, cells):
+            lines.append("  ".join([label.ljust(width0)] + [c.rjust(w) for c, w in zip(row, widths)]))
+        return "\n".join(lines)
+
+
+def _role_index(role: str) -> int:
+    if role not in _ROLES:
+        raise ValueError(f"role {role!r} is unknown: allowed {', '.join(_ROLES)}")
+    return _ROLES.index(role)
+
+
+def _place(line: Any) -> str:
+    """'line 7' for a file line number, the string itself (e.g. 'rows[3]') otherwise."""
+    return f"line {line}" if isinstance(line, int) else str(line)
+
+
+def _parse_float(value: Any, where: str, line: str, column: str) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise PayoffFileError(f"{where}: {line}, column '{column}': {value!r} is not a number") from None
+    if not math.isfinite(out):
+        raise PayoffFileError(f"{where}: {line}, column '{column}': {value!r} is not a finite number")
+    return out
+
+
+def _cell_from_payoffs(p: Payoffs) -> _Cell:
+    sa, sd = p.samples.get("attacker"), p.samples.get("defender")
+    if sa and sd and len(sa) == len(sd):
+        values = np.column_stack([np.asarray(sa, float), np.asarray(sd, float)])
+        return _Cell(values, tuple(range(len(sa))))
+    return _Cell(np.array([[float(p["attacker"]), float(p["defender"])]]), (None,))
