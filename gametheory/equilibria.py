@@ -226,6 +226,8 @@ def support_enumeration(A, B, tol: float = DEFAULT_TOL) -> list[tuple[np.ndarray
             candidates.append((x, y))
     found = _finish(A, B, candidates, tol)
     m, n = A.shape
+    if not is_degenerate(A, B):
+        return found  # Nash equilibria of nondegenerate games have supports of equal size [NRTV07, Thm 3.3]
     n_unequal = sum(
         math.comb(m, a) * math.comb(n, b) for a in range(1, m + 1) for b in range(1, n + 1) if a != b
     )
@@ -251,6 +253,31 @@ def support_enumeration(A, B, tol: float = DEFAULT_TOL) -> list[tuple[np.ndarray
 
 
 # --------------------------------------------------------------------------- vertex enumeration
+def is_degenerate(A, B) -> bool:
+    """True when some mixed strategy with support size k has more than k pure best responses.
+
+    Tested on the best-response polytopes [NRTV07, Def. 3.2]: the game is
+    degenerate iff some vertex of either polytope lies on more facets than
+    its dimension. Ties between payoffs (saturated attack success) make
+    measured games degenerate more often than not.
+    """
+    from nashpy.polytope import build_halfspaces, non_trivial_vertices
+
+    A, B = _as_game(A, B)
+    if min(A.shape) == 1:  # degenerate iff the other player's best response to the lone strategy is tied
+        u = B[0] if A.shape[0] == 1 else A[:, 0]
+        return bool(np.sum(np.isclose(u, u.max())) > 1)
+    An, Bn = _normalise(A), _normalise(B)
+    for halfspaces, dim in ((build_halfspaces(Bn.T), A.shape[0]), (build_halfspaces(An), A.shape[1])):
+        try:
+            for _vertex, labels in non_trivial_vertices(halfspaces):
+                if len(labels) > dim:
+                    return True
+        except Exception:  # qhull refuses some degenerate inputs: that is an answer too
+            return True
+    return False
+
+
 def vertex_enumeration(A, B, tol: float = DEFAULT_TOL) -> list[tuple[np.ndarray, np.ndarray]]:
     """All extreme equilibria: completely labelled vertex pairs of the best-response
     polytopes [NRTV07, Alg. 3.5], via nashpy, on payoffs rescaled to [1, 2]
@@ -292,17 +319,46 @@ def _one_sided(A, B, tol) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 # --------------------------------------------------------------------------- Lemke–Howson
-def _lemke_howson_candidates(An: np.ndarray, Bn: np.ndarray) -> list[tuple]:
-    from nashpy.algorithms.lemke_howson import lemke_howson as _lh
+#: Lemke–Howson pivots allowed per starting label before that path is abandoned.
+MAX_PIVOTS = 20_000
 
+
+def _lemke_howson_path(An: np.ndarray, Bn: np.ndarray, label: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """One Lemke–Howson path [NRTV07, Alg. 3.6] from ``label``, on nashpy's tableaux
+    with lexicographic pivoting, stopped after ``MAX_PIVOTS`` pivots (nashpy's
+    own driver has no bound and can cycle on degenerate games)."""
+    from nashpy.linalg import create_col_tableau, create_row_tableau
+
+    col_tableau = create_col_tableau(An, True)
+    row_tableau = create_row_tableau(Bn, True)
+    tableaux = itertools.cycle(
+        (row_tableau, col_tableau) if label in row_tableau.non_basic_variables else (col_tableau, row_tableau)
+    )
+    full = col_tableau.labels
+    entering = label
+    for _ in range(MAX_PIVOTS):
+        entering = next(tableaux).pivot_and_drop_label(entering)
+        if col_tableau.non_basic_variables | row_tableau.non_basic_variables == full:
+            return (
+                row_tableau.to_strategy(col_tableau.non_basic_variables),
+                col_tableau.to_strategy(row_tableau.non_basic_variables),
+            )
+    return None
+
+
+def _lemke_howson_candidates(An: np.ndarray, Bn: np.ndarray) -> list[tuple]:
+    if min(An.shape) == 1:  # a one-strategy player: the path degenerates; _one_sided solves it
+        return []
     out = []
     for label in range(sum(An.shape)):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                out.append(_lh(An, Bn, initial_dropped_label=label))
-            except Exception:  # nashpy can fail to pivot on degenerate games; others labels may still work
-                continue
+                found = _lemke_howson_path(An, Bn, label)
+            except (ValueError, IndexError, ZeroDivisionError, np.linalg.LinAlgError):
+                continue  # nashpy can fail to pivot on degenerate games; other labels may still work
+        if found is not None:
+            out.append(found)
     return out
 
 
@@ -312,6 +368,8 @@ def lemke_howson(A, B, tol: float = DEFAULT_TOL) -> list[tuple[np.ndarray, np.nd
     regret-checked. Finds at least one equilibrium; not necessarily all.
     """
     A, B = _as_game(A, B)
+    if min(A.shape) == 1:
+        return _one_sided(A, B, tol)
     An, Bn = _normalise(A), _normalise(B)
     found = _finish(A, B, _lemke_howson_candidates(An, Bn), tol)
     if not found:

@@ -1,0 +1,896 @@
+"""Offline image datasets as NHWC uint8 arrays.
+
+``load_dataset(name)`` returns a frozen :class:`Dataset` for one of
+``KNOWN_DATASETS``:
+
+==================  ==========================================================
+``cifar10``         ``cifar10_jpg.tar.gz`` (the project's JPEG re-encoding,
+                    decoded once with Pillow and cached as ``.npz``), else
+                    CIFAR-10's binary version ``cifar-10-batches-bin/``, else
+                    torchvision's ``cifar-10-batches-py/`` (read through
+                    torchvision, which checks its MD5 sums first).
+``mnist``           ``mnist_full_lossless.npz``, else torchvision's
+                    ``MNIST/raw/*-ubyte[.gz]`` idx files.
+``fashion-mnist``   ``fashion-mnist/*-ubyte.gz``, else torchvision's
+                    ``FashionMNIST/raw/*-ubyte[.gz]``.
+``digits``          scikit-learn's 8x8 UCI digits (ships with sklearn), values
+                    0..16 rescaled to 0..255, a seeded (3407) stratified
+                    80/20 train/test split.
+``svhn``            torchvision's ``train_32x32.mat`` / ``test_32x32.mat`` (in
+                    the data folder or its ``svhn/`` subfolder); ``extra`` is
+                    not loaded.
+``stl10``           torchvision's ``stl10_binary/{train,test}_{X,y}.bin``;
+                    native 96x96 (the unlabelled split is not loaded).  Pass
+                    ``resize=32`` to pair it with CIFAR-10; otherwise the
+                    model zoo sees 96x96 inputs.
+==================  ==========================================================
+
+Where the files are looked for, in order (:func:`data_search_path`):
+
+1. the ``data_dir`` argument (the CLI's ``--data-dir``);
+2. the environment variable ``BACKFIRE_DATA``;
+3. a ``shared/data`` folder in an ancestor of the working directory or of this
+   package -- i.e. ``../shared/data`` beside a checkout;
+4. torchvision's download folder ``<cache>/torchvision``, where, if allowed
+   (``download=True``, or ``BACKFIRE_DOWNLOAD=1``; on by default), torchvision
+   downloads the dataset when nothing was found.
+
+A dataset found nowhere raises :class:`DatasetNotFound` (a
+``FileNotFoundError``) naming the files expected, every folder looked in, the
+download's failure if one was tried, and how to point the loader at the data.
+
+Cache folder (decoded CIFAR-10, downloads): the ``cache_dir`` argument, else
+``BACKFIRE_CACHE``, else ``$XDG_CACHE_HOME/backfire``, else
+``~/.cache/backfire``.  The decoded CIFAR-10 cache is keyed by the SHA-256 of
+the tarball, so a changed tarball is decoded again; it is a plain ``.npz``
+read with ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import logging
+import os
+import struct
+import sys
+import tarfile
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from .allocation import DEFAULT_SEED, stratified_permutation
+
+__all__ = [
+    "CIFAR10_CLASSES",
+    "ENV_CACHE",
+    "ENV_DATA",
+    "ENV_DOWNLOAD",
+    "KNOWN_DATASETS",
+    "Dataset",
+    "DatasetNotFound",
+    "SearchRoot",
+    "data_search_path",
+    "default_cache_dir",
+    "load_cifar10_jpeg",
+    "load_dataset",
+    "read_idx",
+    "subset",
+]
+
+log = logging.getLogger("backfire.data")
+
+ENV_DATA = "BACKFIRE_DATA"
+ENV_CACHE = "BACKFIRE_CACHE"
+ENV_DOWNLOAD = "BACKFIRE_DOWNLOAD"
+
+KNOWN_DATASETS = ("cifar10", "mnist", "fashion-mnist", "digits", "svhn", "stl10")
+
+CIFAR10_CLASSES = (
+    "airplane", "automobile", "bird", "cat", "deer",
+    "dog", "frog", "horse", "ship", "truck",
+)  # fmt: skip
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)  # fmt: skip
+STL10_CLASSES = (
+    "airplane", "bird", "car", "cat", "deer",
+    "dog", "horse", "monkey", "ship", "truck",
+)  # fmt: skip
+DIGIT_CLASSES = tuple(str(i) for i in range(10))
+
+CIFAR10_JPEG_DESCRIPTION = "CIFAR-10 (JPEG re-encoding)"
+CIFAR10_TARBALL = "cifar10_jpg.tar.gz"
+CIFAR10_ORIGINAL_ORDER = "cifar10_labels_original_order.npz"
+#: Bump when the decoded cache's content or layout changes.
+_CIFAR_CACHE_VERSION = "v1"
+#: Fraction of the 8x8 digits held out as the test split.
+DIGITS_TEST_FRACTION = 0.2
+
+
+# --------------------------------------------------------------------------
+# the record
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Dataset:
+    """A labelled image dataset: NHWC ``uint8`` images, ``int64`` labels.
+
+    Arrays are made read-only (copy before modifying, e.g. for poisoning).
+    ``description`` is what reports should print (e.g. "CIFAR-10 (JPEG
+    re-encoding)"); ``source`` says where it was read from.
+    """
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    num_classes: int
+    class_names: tuple[str, ...]
+    description: str = ""
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "class_names", tuple(str(c) for c in self.class_names))
+        set_(self, "num_classes", int(self.num_classes))
+        if not self.description:
+            set_(self, "description", self.name)
+        if len(self.class_names) != self.num_classes:
+            raise ValueError(
+                f"class_names has {len(self.class_names)} names; allowed: num_classes = {self.num_classes}"
+            )
+        shapes = set()
+        for split in ("train", "test"):
+            x = np.asarray(getattr(self, f"x_{split}"))
+            y = np.asarray(getattr(self, f"y_{split}"))
+            if x.dtype != np.uint8 or x.ndim != 4:
+                raise ValueError(
+                    f"x_{split} has dtype {x.dtype} and shape {x.shape}; allowed: uint8 (N, H, W, C)"
+                )
+            if y.ndim != 1 or y.shape[0] != x.shape[0] or not np.issubdtype(y.dtype, np.integer):
+                raise ValueError(
+                    f"y_{split} has dtype {y.dtype} and shape {y.shape}; allowed: integer ({x.shape[0]},)"
+                )
+            if y.size and (y.min() < 0 or y.max() >= self.num_classes):
+                raise ValueError(
+                    f"y_{split} holds labels {int(y.min())}..{int(y.max())}; "
+                    f"allowed: 0..{self.num_classes - 1}"
+                )
+            shapes.add(x.shape[1:])
+            # read-only views: the caller's own arrays keep their flags
+            x, y = x.view(), y.astype(np.int64, copy=False).view()
+            x.setflags(write=False)
+            y.setflags(write=False)
+            set_(self, f"x_{split}", x)
+            set_(self, f"y_{split}", y)
+        if len(shapes) != 1:
+            raise ValueError(f"train and test images differ in shape: {sorted(shapes)}")
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """Image shape ``(H, W, C)``."""
+        return tuple(self.x_train.shape[1:])  # type: ignore[return-value]
+
+    @property
+    def n_train(self) -> int:
+        return int(self.x_train.shape[0])
+
+    @property
+    def n_test(self) -> int:
+        return int(self.x_test.shape[0])
+
+    def whole(self) -> tuple[np.ndarray, np.ndarray]:
+        """All images and labels, train then test (the paper allocates the
+        whole dataset, §6.2.3).  Returns new arrays."""
+        return (
+            np.concatenate((self.x_train, self.x_test)),
+            np.concatenate((self.y_train, self.y_test)),
+        )
+
+    def fingerprint(self) -> str:
+        """SHA-256 over name, class names and all arrays (for result-cache keys)."""
+        h = hashlib.sha256()
+        h.update(repr((self.name, self.class_names, self.shape)).encode())
+        for a in (self.x_train, self.y_train, self.x_test, self.y_test):
+            h.update(str(a.shape).encode())
+            h.update(np.ascontiguousarray(a).data)
+        return h.hexdigest()
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset(name={self.name!r}, train={self.n_train}, test={self.n_test}, "
+            f"shape={self.shape}, num_classes={self.num_classes}, "
+            f"description={self.description!r})"
+        )
+
+
+# --------------------------------------------------------------------------
+# where to look
+
+
+class DatasetNotFound(FileNotFoundError):
+    """A dataset's files are in none of the folders searched.
+
+    Attributes: ``dataset``, ``expected`` (file names), ``searched`` (the
+    :class:`SearchRoot` folders looked in), ``download_error`` (str or None).
+    """
+
+    def __init__(
+        self,
+        dataset: str,
+        expected: Sequence[str],
+        searched: Sequence[SearchRoot],
+        download_error: str | None = None,
+        download_allowed: bool = False,
+    ) -> None:
+        self.dataset = dataset
+        self.expected = tuple(expected)
+        self.searched = tuple(searched)
+        self.download_error = download_error
+        places = "; ".join(r.describe() for r in searched) or "nowhere (no folder to search)"
+        if download_error is not None:
+            dl = f"torchvision download failed: {download_error}"
+        elif download_allowed:
+            dl = "torchvision cannot download it"
+        else:
+            dl = f"download not attempted (pass download=True or set {ENV_DOWNLOAD}=1)"
+        msg = (
+            f"dataset {dataset!r} not found: expected {' or '.join(self.expected)}; "
+            f"looked in: {places}; {dl}. Fix: put the files in a folder and set "
+            f"{ENV_DATA}=/that/folder or pass --data-dir /that/folder."
+        )
+        super().__init__(msg)
+
+
+@dataclass(frozen=True)
+class SearchRoot:
+    """One folder in the data search path and why it is there."""
+
+    path: Path
+    origin: str
+
+    def describe(self) -> str:
+        missing = "" if self.path.is_dir() else ", does not exist"
+        return f"{self.path} ({self.origin}{missing})"
+
+
+def default_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """``cache_dir``, else ``$BACKFIRE_CACHE``, else ``$XDG_CACHE_HOME/backfire``,
+    else ``~/.cache/backfire``."""
+    if cache_dir is not None:
+        return Path(cache_dir).expanduser()
+    if os.environ.get(ENV_CACHE):
+        return Path(os.environ[ENV_CACHE]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "backfire"
+
+
+def _shared_data_dirs() -> list[SearchRoot]:
+    """``shared/data`` in any ancestor of the working directory, then of this
+    package (``../shared/data`` beside the checkout)."""
+    found: list[SearchRoot] = []
+    seen: set[Path] = set()
+    starts = ((Path.cwd(), "working directory"), (Path(__file__).resolve().parent, "package"))
+    for start, what in starts:
+        for ancestor in (start, *start.parents):
+            candidate = ancestor / "shared" / "data"
+            if candidate.is_dir():
+                resolved = candidate.resolve()
+                if resolved not in seen:
+                    seen.add(resolved)
+                    found.append(SearchRoot(resolved, f"shared/data above the {what}"))
+    return found
+
+
+def data_search_path(
+    data_dir: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> list[SearchRoot]:
+    """The folders searched for dataset files, in order (see module docstring)."""
+    roots: list[SearchRoot] = []
+    if data_dir is not None:
+        roots.append(SearchRoot(Path(data_dir).expanduser().absolute(), "data_dir / --data-dir"))
+    if os.environ.get(ENV_DATA):
+        roots.append(SearchRoot(Path(os.environ[ENV_DATA]).expanduser().absolute(), ENV_DATA))
+    roots.extend(_shared_data_dirs())
+    roots.append(SearchRoot(_download_root(cache_dir), "torchvision download folder"))
+    return roots
+
+
+def _download_root(cache_dir: str | os.PathLike[str] | None) -> Path:
+    return default_cache_dir(cache_dir).absolute() / "torchvision"
+
+
+def _download_allowed(download: bool | None) -> bool:
+    if download is not None:
+        return bool(download)
+    value = os.environ.get(ENV_DOWNLOAD, "1").strip().lower()
+    return value not in ("0", "false", "no", "off", "")
+
+
+# --------------------------------------------------------------------------
+# file formats
+
+
+@dataclass(frozen=True)
+class _Format:
+    """One way a dataset can lie in a folder: the files it needs (each a tuple
+    of acceptable relative paths) and the reader that turns them into arrays."""
+
+    files: tuple[tuple[str, ...], ...]
+    read: Callable[[list[Path], _Options], Dataset]
+
+    def resolve(self, root: Path) -> list[Path] | None:
+        paths = []
+        for alternatives in self.files:
+            hit = next((root / a for a in alternatives if (root / a).is_file()), None)
+            if hit is None:
+                return None
+            paths.append(hit)
+        return paths
+
+    def names(self) -> str:
+        return " + ".join("|".join(alts) if len(alts) > 1 else alts[0] for alts in self.files)
+
+
+@dataclass(frozen=True)
+class _Options:
+    cache_dir: str | os.PathLike[str] | None
+    progress: bool
+
+
+def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an idx file (MNIST's format; gzip-compressed if it ends in ``.gz``)."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0:
+        raise ValueError(f"{path}: not an idx file (bad magic number)")
+    dtypes = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+    code, ndim = data[2], data[3]
+    if code not in dtypes:
+        raise ValueError(f"{path}: unknown idx type code 0x{code:02x}")
+    dims = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
+    dtype = np.dtype(dtypes[code])
+    expected = int(np.prod(dims)) * dtype.itemsize
+    body = data[4 + 4 * ndim :]
+    if len(body) != expected:
+        raise ValueError(f"{path}: idx header says {dims} ({expected} bytes), file holds {len(body)}")
+    return np.frombuffer(body, dtype=dtype).reshape(dims).astype(dtype.newbyteorder("="))
+
+
+def _read_idx_pair(paths: list[Path], name: str, classes: tuple[str, ...], description: str) -> Dataset:
+    x_train, y_train, x_test, y_test = (read_idx(p) for p in paths)
+    return Dataset(
+        name=name,
+        x_train=x_train[..., None],
+        y_train=y_train,
+        x_test=x_test[..., None],
+        y_test=y_test,
+        num_classes=len(classes),
+        class_names=classes,
+        description=description,
+        source=str(paths[0].parent),
+    )
+
+
+def _idx_files(folder: str, gz_only: bool = False) -> tuple[tuple[str, ...], ...]:
+    stems = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+    if gz_only:
+        return tuple((f"{folder}/{s}.gz",) for s in stems)
+    return tuple((f"{folder}/{s}", f"{folder}/{s}.gz") for s in stems)
+
+
+def _read_mnist_npz(paths: list[Path], opts: _Options) -> Dataset:
+    with np.load(paths[0], allow_pickle=False) as z:
+        arrays = {k: z[k] for k in ("x_train", "y_train", "x_test", "y_test")}
+    return Dataset(
+        name="mnist",
+        x_train=arrays["x_train"][..., None],
+        y_train=arrays["y_train"],
+        x_test=arrays["x_test"][..., None],
+        y_test=arrays["y_test"],
+        num_classes=10,
+        class_names=DIGIT_CLASSES,
+        description="MNIST",
+        source=str(paths[0]),
+    )
+
+
+def _read_svhn(paths: list[Path], opts: _Options) -> Dataset:
+    from scipy.io import loadmat
+
+    arrays = []
+    for p in paths:
+        mat = loadmat(p)
+        x = np.ascontiguousarray(np.transpose(mat["X"], (3, 0, 1, 2)))  # (H, W, C, N) -> NHWC
+        y = mat["y"].astype(np.int64).reshape(-1)
+        y[y == 10] = 0  # SVHN labels the digit 0 as 10 (as torchvision does)
+        arrays += [x.astype(np.uint8, copy=False), y]
+    return Dataset(
+        name="svhn",
+        x_train=arrays[0],
+        y_train=arrays[1],
+        x_test=arrays[2],
+        y_test=arrays[3],
+        num_classes=10,
+        class_names=DIGIT_CLASSES,
+        description="SVHN",
+        source=str(paths[0].parent),
+    )
+
+
+def _read_stl10(paths: list[Path], opts: _Options) -> Dataset:
+    def images(p: Path) -> np.ndarray:
+        raw = np.fromfile(p, dtype=np.uint8)
+        if raw.size % (3 * 96 * 96):
+            raise ValueError(f"{p}: {raw.size} bytes is not a whole number of 3x96x96 images")
+        # stored column-major per channel: (N, C, W, H) -> NHWC
+        return np.ascontiguousarray(raw.reshape(-1, 3, 96, 96).transpose(0, 3, 2, 1))
+
+    def labels(p: Path) -> np.ndarray:
+        return np.fromfile(p, dtype=np.uint8).astype(np.int64) - 1  # 1-based on disk
+
+    names_file = paths[0].parent / "class_names.txt"
+    classes = STL10_CLASSES
+    if names_file.is_file():
+        listed = tuple(line.strip() for line in names_file.read_text().splitlines() if line.strip())
+        if len(listed) == len(STL10_CLASSES):
+            classes = listed
+    return Dataset(
+        name="stl10",
+        x_train=images(paths[0]),
+        y_train=labels(paths[1]),
+        x_test=images(paths[2]),
+        y_test=labels(paths[3]),
+        num_classes=10,
+        class_names=classes,
+        description="STL-10",
+        source=str(paths[0].parent),
+    )
+
+
+def _read_cifar10_bin(paths: list[Path], opts: _Options) -> Dataset:
+    def read(files: Iterable[Path]) -> tuple[np.ndarray, np.ndarray]:
+        raw = np.concatenate([np.fromfile(f, dtype=np.uint8) for f in files]).reshape(-1, 1 + 3072)
+        return np.ascontiguousarray(raw[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)), raw[:, 0]
+
+    x_train, y_train = read(paths[:5])
+    x_test, y_test = read(paths[5:])
+    return Dataset(
+        "cifar10", x_train, y_train, x_test, y_test, 10, CIFAR10_CLASSES,
+        description="CIFAR-10", source=str(paths[0].parent),
+    )  # fmt: skip
+
+
+def _read_cifar10_torchvision(paths: list[Path], opts: _Options) -> Dataset:
+    # torchvision's python batches are pickles; torchvision verifies each
+    # file's MD5 against the published sums before unpickling.
+    from torchvision.datasets import CIFAR10
+
+    root = paths[0].parent.parent
+    train = CIFAR10(str(root), train=True, download=False)
+    test = CIFAR10(str(root), train=False, download=False)
+    return Dataset(
+        "cifar10", np.asarray(train.data), np.asarray(train.targets),
+        np.asarray(test.data), np.asarray(test.targets), 10, CIFAR10_CLASSES,
+        description="CIFAR-10", source=str(paths[0].parent),
+    )  # fmt: skip
+
+
+def _read_cifar10_jpeg(paths: list[Path], opts: _Options) -> Dataset:
+    return load_cifar10_jpeg(paths[0], cache_dir=opts.cache_dir, progress=opts.progress)
+
+
+def _digits(opts: _Options) -> Dataset:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x = np.rint(bunch.images * (255.0 / 16.0)).clip(0, 255).astype(np.uint8)[..., None]
+    y = bunch.target.astype(np.int64)
+    order = stratified_permutation(y, DEFAULT_SEED)
+    n_test = int(np.floor(DIGITS_TEST_FRACTION * y.size))
+    test, train = np.sort(order[:n_test]), np.sort(order[n_test:])
+    return Dataset(
+        "digits", x[train], y[train], x[test], y[test], 10, DIGIT_CLASSES,
+        description="UCI 8x8 digits (scikit-learn)", source="sklearn.datasets.load_digits",
+    )  # fmt: skip
+
+
+_FORMATS: dict[str, tuple[_Format, ...]] = {
+    "cifar10": (
+        _Format(((CIFAR10_TARBALL,),), _read_cifar10_jpeg),
+        _Format(
+            tuple((f"cifar-10-batches-bin/{f}",) for f in (*(f"data_batch_{i}.bin" for i in range(1, 6)), "test_batch.bin")),
+            _read_cifar10_bin,
+        ),
+        _Format(
+            tuple((f"cifar-10-batches-py/{f}",) for f in (*(f"data_batch_{i}" for i in range(1, 6)), "test_batch")),
+            _read_cifar10_torchvision,
+        ),
+    ),
+    "mnist": (
+        _Format((("mnist_full_lossless.npz",),), _read_mnist_npz),
+        _Format(_idx_files("MNIST/raw"), lambda p, o: _read_idx_pair(p, "mnist", DIGIT_CLASSES, "MNIST")),
+    ),
+    "fashion-mnist": (
+        _Format(
+            _idx_files("fashion-mnist", gz_only=True),
+            lambda p, o: _read_idx_pair(p, "fashion-mnist", FASHION_MNIST_CLASSES, "Fashion-MNIST"),
+        ),
+        _Format(
+            _idx_files("FashionMNIST/raw"),
+            lambda p, o: _read_idx_pair(p, "fashion-mnist", FASHION_MNIST_CLASSES, "Fashion-MNIST"),
+        ),
+    ),
+    "svhn": tuple(
+        _Format(((f"{sub}train_32x32.mat",), (f"{sub}test_32x32.mat",)), _read_svhn)
+        for sub in ("", "svhn/", "SVHN/")
+    ),
+    "stl10": (
+        _Format(
+            tuple((f"stl10_binary/{f}",) for f in ("train_X.bin", "train_y.bin", "test_X.bin", "test_y.bin")),
+            _read_stl10,
+        ),
+    ),
+}
+
+
+def _torchvision_download(name: str, root: Path) -> None:
+    """Download ``name`` with torchvision into ``root`` (raises on failure)."""
+    import torchvision.datasets as tvd
+
+    root.mkdir(parents=True, exist_ok=True)
+    r = str(root)
+    if name == "cifar10":
+        tvd.CIFAR10(r, train=True, download=True)
+        tvd.CIFAR10(r, train=False, download=True)
+    elif name == "mnist":
+        tvd.MNIST(r, train=True, download=True)
+        tvd.MNIST(r, train=False, download=True)
+    elif name == "fashion-mnist":
+        tvd.FashionMNIST(r, train=True, download=True)
+        tvd.FashionMNIST(r, train=False, download=True)
+    elif name == "svhn":
+        tvd.SVHN(str(root / "svhn"), split="train", download=True)
+        tvd.SVHN(str(root / "svhn"), split="test", download=True)
+    elif name == "stl10":
+        tvd.STL10(r, split="train", download=True)
+        tvd.STL10(r, split="test", download=True)
+    else:  # pragma: no cover - every name with files is listed above
+        raise ValueError(f"no torchvision download for {name!r}")
+
+
+# --------------------------------------------------------------------------
+# CIFAR-10 from the JPEG tarball
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _decode_cifar_tarball(path: Path, progress: bool, limit_per_class: int | None = None) -> dict[str, np.ndarray]:
+    """Read every ``{train,test}/<class>/<file>.jpg`` in one streaming pass
+    over the tarball (nothing is extracted to disk), then decode them with
+    Pillow.
+
+    Returns class-sorted arrays (classes in alphabetical order, files in
+    name order within a class -- the original order) and the class names.
+    With ``limit_per_class``, only the first that many files of each class
+    and split are decoded.
+    """
+    from PIL import Image
+
+    found: dict[str, list[tuple[str, str, bytes]]] = {"train": [], "test": []}
+    with tarfile.open(path, "r|gz") as tf:
+        for member in tf:
+            if not member.isfile() or not member.name.lower().endswith((".jpg", ".jpeg")):
+                continue
+            parts = PurePosixPath(member.name).parts
+            if len(parts) < 3 or parts[-3] not in found:
+                continue
+            f = tf.extractfile(member)
+            assert f is not None
+            found[parts[-3]].append((parts[-2], parts[-1], f.read()))
+
+    classes = sorted({cls for cls, _, _ in found["train"]})
+    test_classes = sorted({cls for cls, _, _ in found["test"]})
+    if tuple(classes) != CIFAR10_CLASSES or tuple(test_classes) != CIFAR10_CLASSES:
+        raise ValueError(
+            f"{path}: class folders train={classes}, test={test_classes}; "
+            f"expected CIFAR-10's {list(CIFAR10_CLASSES)}"
+        )
+    for split, items in found.items():
+        # within a class, file name order = the original order (0000.jpg, 0001.jpg, ...)
+        items.sort(key=lambda e: (e[0], len(e[1]), e[1]))
+        if limit_per_class is not None:
+            rank = np.arange(len(items)) - np.searchsorted([c for c, _, _ in items], [c for c, _, _ in items])
+            found[split] = [e for e, r in zip(items, rank) if r < limit_per_class]
+
+    out: dict[str, np.ndarray] = {"class_names": np.array(classes)}
+    bar = _progress(progress, desc="decoding CIFAR-10 JPEGs", unit="img",
+                    total=sum(len(v) for v in found.values()))  # fmt: skip
+    try:
+        for split, items in found.items():
+            x = np.empty((len(items), 32, 32, 3), dtype=np.uint8)
+            for i, (cls, fname, blob) in enumerate(items):
+                with Image.open(io.BytesIO(blob)) as im:
+                    arr = np.asarray(im.convert("RGB"))
+                if arr.shape != (32, 32, 3):
+                    raise ValueError(f"{path}: {split}/{cls}/{fname} is {arr.shape}, expected 32x32 RGB")
+                x[i] = arr
+                bar.update(1)
+            out[f"x_{split}"] = x
+            out[f"y_{split}"] = np.array([classes.index(c) for c, _, _ in items], dtype=np.int64)
+    finally:
+        bar.close()
+    return out
+
+
+def _to_original_order(arrays: dict[str, np.ndarray], order_file: Path) -> bool:
+    """Put class-sorted arrays in CIFAR-10's original batch order in place,
+    using the official labels in ``order_file``.  False if they do not fit."""
+    with np.load(order_file, allow_pickle=False) as z:
+        original = {s: z[f"y_{s}"].astype(np.int64) for s in ("train", "test")}
+    for split in ("train", "test"):
+        y_sorted, y_orig = arrays[f"y_{split}"], original[split]
+        if y_orig.shape != y_sorted.shape or not np.array_equal(
+            np.bincount(y_orig, minlength=10), np.bincount(y_sorted, minlength=10)
+        ):
+            return False
+    for split in ("train", "test"):
+        y_orig = original[split]
+        # the k-th image of class c in the original order is file k of class c
+        where = np.empty_like(y_orig)
+        where[np.argsort(y_orig, kind="stable")] = np.arange(y_orig.size)
+        arrays[f"x_{split}"] = arrays[f"x_{split}"][where]
+        arrays[f"y_{split}"] = arrays[f"y_{split}"][where]
+        assert np.array_equal(arrays[f"y_{split}"], y_orig)
+    return True
+
+
+def load_cifar10_jpeg(
+    tarball: str | os.PathLike[str],
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress: bool = False,
+    original_order: bool = True,
+    limit_per_class: int | None = None,
+) -> Dataset:
+    """CIFAR-10 from the JPEG tarball, decoded once and cached as ``.npz``.
+
+    The cache file is ``<cache>/cifar10_jpg-v1-<sha256[:16]>.npz`` (keyed by
+    the tarball's content, so a changed tarball is decoded again).  If
+    ``original_order`` and ``cifar10_labels_original_order.npz`` lies beside
+    the tarball, images are returned in CIFAR-10's original batch order (the
+    order torchvision uses); otherwise sorted by class, original order within
+    a class.  Labels: class folders sorted alphabetically (airplane = 0).
+
+    ``limit_per_class`` decodes only the first that many images of each class
+    in each split (for quick tests; cached separately, always class-sorted).
+    """
+    tarball = Path(tarball)
+    if limit_per_class is not None and (
+        isinstance(limit_per_class, bool) or not isinstance(limit_per_class, int) or limit_per_class < 1
+    ):
+        raise ValueError(f"limit_per_class = {limit_per_class!r}; allowed: None or an int ≥ 1")
+    key = _sha256(tarball)[:16]
+    suffix = "" if limit_per_class is None else f"-limit{limit_per_class}"
+    cache_file = default_cache_dir(cache_dir) / f"cifar10_jpg-{_CIFAR_CACHE_VERSION}-{key}{suffix}.npz"
+    names = ("x_train", "y_train", "x_test", "y_test", "class_names")
+    arrays: dict[str, np.ndarray] | None = None
+    if cache_file.is_file():
+        t0 = time.perf_counter()
+        try:
+            with np.load(cache_file, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in names}
+            log.info("loaded decoded CIFAR-10 from %s in %.2f s", cache_file, time.perf_counter() - t0)
+        except Exception as e:  # corrupt or partial cache: decode again
+            warnings.warn(f"ignoring unreadable cache {cache_file}: {e}", stacklevel=2)
+            arrays = None
+    if arrays is None:
+        t0 = time.perf_counter()
+        arrays = _decode_cifar_tarball(tarball, progress, limit_per_class)
+        log.info("decoded %d CIFAR-10 JPEGs in %.1f s", len(arrays["y_train"]) + len(arrays["y_test"]),
+                 time.perf_counter() - t0)  # fmt: skip
+        try:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache_file.with_name(f".{cache_file.name}.{os.getpid()}.tmp")
+            with open(tmp, "wb") as f:
+                np.savez(f, **arrays)
+            os.replace(tmp, cache_file)
+        except OSError as e:
+            warnings.warn(f"could not write the CIFAR-10 cache {cache_file}: {e}", stacklevel=2)
+
+    source = str(tarball)
+    order_file = tarball.parent / CIFAR10_ORIGINAL_ORDER
+    if original_order and limit_per_class is None and order_file.is_file():
+        if _to_original_order(arrays, order_file):
+            source += " (original CIFAR-10 order)"
+        else:
+            warnings.warn(f"{order_file} does not match {tarball}; keeping class-sorted order", stacklevel=2)
+    return Dataset(
+        name="cifar10",
+        x_train=arrays["x_train"],
+        y_train=arrays["y_train"],
+        x_test=arrays["x_test"],
+        y_test=arrays["y_test"],
+        num_classes=10,
+        class_names=tuple(str(c) for c in arrays["class_names"]),
+        description=CIFAR10_JPEG_DESCRIPTION,
+        source=source,
+    )
+
+
+# --------------------------------------------------------------------------
+# helpers
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(enabled: bool, **kwargs: object):  # type: ignore[no-untyped-def]
+    if not enabled:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(**kwargs)
+
+
+def _resize(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize NHWC uint8 images to ``size = (H, W)`` with Pillow (bilinear,
+    antialiased when shrinking)."""
+    from PIL import Image
+
+    if x.shape[1:3] == size:
+        return x
+    out = np.empty((x.shape[0], size[0], size[1], x.shape[3]), dtype=np.uint8)
+    for i, img in enumerate(x):
+        pil = Image.fromarray(img[..., 0] if img.shape[2] == 1 else img)
+        arr = np.asarray(pil.resize((size[1], size[0]), Image.Resampling.BILINEAR))
+        out[i] = arr.reshape(size[0], size[1], x.shape[3])
+    return out
+
+
+def _normalise_name(name: str) -> str:
+    if not isinstance(name, str):
+        raise ValueError(f"dataset = {name!r}; allowed: one of {', '.join(KNOWN_DATASETS)}")
+    key = name.strip().lower().replace("_", "-")
+    if key not in KNOWN_DATASETS:
+        raise ValueError(f"dataset = {name!r} is unknown; allowed: {', '.join(KNOWN_DATASETS)}")
+    return key
+
+
+# --------------------------------------------------------------------------
+# entry points
+
+
+def load_dataset(
+    name: str,
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    download: bool | None = None,
+    resize: int | tuple[int, int] | None = None,
+    progress: bool | None = None,
+) -> Dataset:
+    """Load a dataset by name (one of ``KNOWN_DATASETS``).
+
+    ``data_dir`` goes first in the search path (module docstring).
+    ``download``: allow torchvision to download into ``<cache>/torchvision``
+    when nothing is found (default: ``$BACKFIRE_DOWNLOAD``, on if unset).
+    ``resize``: an int or ``(H, W)`` to resize every image (Pillow, bilinear);
+    ``None`` keeps native sizes (STL-10 stays 96x96).  ``progress``: show a
+    progress bar for long decodes (default: when stderr is a terminal).
+    """
+    key = _normalise_name(name)
+    if resize is not None:
+        size = (resize, resize) if isinstance(resize, int) else tuple(resize)
+        if len(size) != 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in size):
+            raise ValueError(f"resize = {resize!r}; allowed: a positive int or (H, W) of positive ints")
+    opts = _Options(cache_dir=cache_dir, progress=sys.stderr.isatty() if progress is None else bool(progress))
+
+    if key == "digits":
+        ds = _digits(opts)
+    else:
+        ds = _find_and_read(key, data_dir, cache_dir, download, opts)
+    if resize is not None and ds.shape[:2] != size:
+        ds = Dataset(
+            name=ds.name,
+            x_train=_resize(ds.x_train, size),  # type: ignore[arg-type]
+            y_train=ds.y_train,
+            x_test=_resize(ds.x_test, size),  # type: ignore[arg-type]
+            y_test=ds.y_test,
+            num_classes=ds.num_classes,
+            class_names=ds.class_names,
+            description=f"{ds.description}, resized to {size[0]}x{size[1]}",
+            source=ds.source,
+        )
+    return ds
+
+
+def _find_and_read(
+    key: str,
+    data_dir: str | os.PathLike[str] | None,
+    cache_dir: str | os.PathLike[str] | None,
+    download: bool | None,
+    opts: _Options,
+) -> Dataset:
+    formats = _FORMATS[key]
+    roots = data_search_path(data_dir, cache_dir)
+    for root in roots:
+        if not root.path.is_dir():
+            continue
+        for fmt in formats:
+            paths = fmt.resolve(root.path)
+            if paths is not None:
+                log.info("%s: reading %s from %s (%s)", key, fmt.names(), root.path, root.origin)
+                return fmt.read(paths, opts)
+
+    expected = [f.names() for f in formats]
+    allowed = _download_allowed(download)
+    if not allowed:
+        raise DatasetNotFound(key, expected, roots, download_allowed=False)
+    dl_root = _download_root(cache_dir)
+    try:
+        _torchvision_download(key, dl_root)
+    except Exception as e:  # network, disk, checksum: report, don't trace back
+        reason = f"{type(e).__name__}: {e}".replace("\n", " ")
+        raise DatasetNotFound(key, expected, roots, download_error=reason, download_allowed=True) from e
+    for fmt in formats:
+        paths = fmt.resolve(dl_root)
+        if paths is not None:
+            return fmt.read(paths, opts)
+    raise DatasetNotFound(key, expected, roots, download_error=f"no expected file appeared in {dl_root}",
+                          download_allowed=True)  # fmt: skip
+
+
+def subset(
+    dataset: Dataset,
+    n_train: int,
+    n_test: int,
+    seed: int = DEFAULT_SEED,
+    stratified: bool = True,
+) -> Dataset:
+    """A smaller copy of ``dataset``: ``n_train`` training and ``n_test`` test
+    images drawn without replacement (stratified by class if ``stratified``),
+    kept in their original relative order.  For tests and quick starts."""
+    for field, value, limit in (("n_train", n_train, dataset.n_train), ("n_test", n_test, dataset.n_test)):
+        lo = 1 if field == "n_train" else 0
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= limit:
+            raise ValueError(f"{field} = {value!r} is out of range; allowed: {lo} ≤ {field} ≤ {limit}")
+    rng = np.random.default_rng(seed)
+
+    def pick(y: np.ndarray, n: int) -> np.ndarray:
+        order = stratified_permutation(y, rng) if stratified else rng.permutation(y.size)
+        return np.sort(order[:n])
+
+    tr, te = pick(dataset.y_train, int(n_train)), pick(dataset.y_test, int(n_test))
+    return Dataset(
+        name=dataset.name,
+        x_train=dataset.x_train[tr],
+        y_train=dataset.y_train[tr],
+        x_test=dataset.x_test[te],
+        y_test=dataset.y_test[te],
+        num_classes=dataset.num_classes,
+        class_names=dataset.class_names,
+        description=f"{dataset.description}, subset {n_train}/{n_test} (seed {seed})",
+        source=dataset.source,
+    )
