@@ -1,5 +1,12 @@
 """Games and equilibria on payoff tables (numpy, scipy, nashpy, pandas; never torch).
 
+Modules: :mod:`~gametheory.payoffs` (payoff tables, CSV/JSON/DataFrame),
+:mod:`~gametheory.equilibria` (regret-checked solvers on arrays),
+:mod:`~gametheory.analysis` (best responses, dominance),
+:mod:`~gametheory.normal_form` (the labelled attacker/defender game, bootstrap),
+:mod:`~gametheory.symmetric` (N interchangeable attackers, DPR, replicator
+dynamics), :mod:`~gametheory.sources` (the payoff-source protocol).
+
 The attacker population is the row player, the defender the column player.
 
 >>> from gametheory import PayoffTable, NormalFormGame
@@ -12,6 +19,7 @@ from .equilibria import DEFAULT_TOL, METHODS, ZeroSumSolution, regret, solve
 from .normal_form import BootstrapResult, Equilibrium, NormalFormGame
 from .payoffs import PayoffFileError, PayoffTable
 from .sources import MappingSource, MissingPayoff, Payoffs, PayoffSource
+from .symmetric import RoleSymmetricGame
 
 __all__ = [
     "DEFAULT_TOL",
@@ -25,6 +33,7 @@ __all__ = [
     "PayoffSource",
     "PayoffTable",
     "Payoffs",
+    "RoleSymmetricGame",
     "ZeroSumSolution",
     "regret",
     "solve",

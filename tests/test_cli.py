@@ -1,0 +1,99 @@
+"""The command line: `backfire solve`, its output, its errors, and its start without torch."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from oracle.cli import main
+
+TABLE6 = "examples/payoffs/table6.csv"
+
+
+def test_solve_table6_text(capsys):
+    assert main(["solve", TABLE6]) == 0
+    out = capsys.readouterr().out
+    assert "1 equilibrium" in out
+    assert "attacker: Random triggers 1" in out
+    assert "defender: Defense 1" in out
+    assert "payoffs:  attacker 20.3, defender 79.7" in out
+    assert "(payoffs ×100)" in out
+
+
+def test_solve_table6_json(capsys):
+    assert main(["solve", TABLE6, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    (eq,) = data["equilibria"]
+    assert eq["strategies"] == {"attacker": {"Random triggers": 1.0}, "defender": {"Defense": 1.0}}
+    assert eq["payoffs"]["attacker"] == pytest.approx(20.3) and eq["payoffs"]["defender"] == pytest.approx(79.7)
+    assert data["constant_sum"] is True and data["value"] == pytest.approx(20.3)
+
+
+@pytest.mark.parametrize("method", ["support-enumeration", "vertex-enumeration", "lemke-howson", "lp", "pure"])
+def test_solve_every_method_agrees(capsys, method):
+    assert main(["solve", TABLE6, "--json", "--method", method, "--scale", "1"]) == 0
+    (eq,) = json.loads(capsys.readouterr().out)["equilibria"]
+    assert eq["payoffs"]["attacker"] == pytest.approx(0.203)
+
+
+def test_solve_mixed_game_and_bootstrap(tmp_path, capsys):
+    rows = ["attacker,defender,attacker_payoff,defender_payoff,seed"]
+    for s, eps in enumerate([0.0, 0.02, -0.02]):
+        rows += [f"heads,heads,{1 + eps},{-1 - eps},{s}", f"heads,tails,-1,1,{s}",
+                 f"tails,heads,-1,1,{s}", f"tails,tails,{1 + eps},{-1 - eps},{s}"]
+    path = tmp_path / "pennies.csv"
+    path.write_text("\n".join(rows) + "\n")
+    assert main(["solve", str(path), "--bootstrap", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "(mixed)" in out and "heads 0.5, tails 0.5" in out
+    assert "bootstrap (20 resamples): same support in 100.0%" in out
+
+
+BAD = [
+    (["solve", "does/not/exist.csv"], "no such file"),
+    (["solve", TABLE6, "--method", "magic"], "invalid choice: 'magic'"),
+    (["solve", TABLE6, "--tol", "-1"], "--tol=-1.0 is out of range"),
+    (["solve", TABLE6, "--bootstrap", "5"], "--bootstrap needs per-seed samples"),
+    (["solve", "examples/games/whatever.toml"], "game spec files"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ([], "required: command"),
+]
+
+
+@pytest.mark.parametrize("argv,message", BAD)
+def test_bad_input_is_one_line_and_status_2(capsys, argv, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_malformed_table_one_line(tmp_path, capsys):
+    path = tmp_path / "bad.csv"
+    path.write_text("attacker,defender,attacker_payoff,defender_payoff\nx,y,1,2\nx,z,oops,2\n")
+    assert main(["solve", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "line 3, column 'attacker_payoff': 'oops' is not a number" in err and err.count("\n") == 1
+
+
+def test_missing_cell_is_reported(tmp_path, capsys):
+    path = tmp_path / "holes.csv"
+    path.write_text("attacker,defender,attacker_payoff,defender_payoff\nx,y,1,0\nz,w,0,1\n")
+    assert main(["solve", str(path)]) == 2
+    assert "2 cell(s) missing: ('x', 'w'); ('z', 'y')" in capsys.readouterr().err
+
+
+def test_console_script_starts_without_torch():
+    code = (
+        "import sys; from oracle.cli import main; rc = main(['solve', 'examples/payoffs/table6.csv', '--json']);"
+        "assert 'torch' not in sys.modules, 'torch was imported'; sys.exit(rc)"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["equilibria"][0]["strategies"]["defender"] == {"Defense": 1.0}
+
+
+def test_gametheory_and_strategies_never_import_torch():
+    code = "import sys, gametheory, strategies, gametheory.symmetric; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
