@@ -278,23 +278,56 @@ def is_degenerate(A, B) -> bool:
     return False
 
 
-def vertex_enumeration(A, B, tol: float = DEFAULT_TOL) -> list[tuple[np.ndarray, np.ndarray]]:
-    """All extreme equilibria: completely labelled vertex pairs of the best-response
-    polytopes [NRTV07, Alg. 3.5], via nashpy, on payoffs rescaled to [1, 2]
-    so both polytopes are bounded. In degenerate games this returns every
-    extreme equilibrium [AvRvSvS10]; convex combinations of extreme equilibria
-    sharing a maximal clique are equilibria too.
-    """
-    from nashpy.algorithms.vertex_enumeration import vertex_enumeration as _ve
+def _polytope_vertices(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices (other than 0) of {z ≥ 0 : M z ≤ 1} and their labels, via nashpy/qhull.
 
+    Returns ``(V, L)``: V (k, d) distinct vertices, L (k, rows + d) booleans,
+    L[v, r] True when vertex v lies on facet r (rows of M first, then z_i = 0).
+    """
+    from nashpy.polytope import build_halfspaces, non_trivial_vertices
+
+    halfspaces = build_halfspaces(M)
+    points = np.array([v for v, _labels in non_trivial_vertices(halfspaces)])
+    if points.size == 0:
+        return np.zeros((0, M.shape[1])), np.zeros((0, halfspaces.shape[0]), dtype=bool)
+    points = np.unique(np.round(points, 12), axis=0)
+    slack = points @ halfspaces[:, :-1].T + halfspaces[:, -1]
+    return points, np.abs(slack) <= 1e-9
+
+
+def vertex_enumeration(A, B, tol: float = DEFAULT_TOL) -> list[tuple[np.ndarray, np.ndarray]]:
+    """All extreme equilibria: the completely labelled vertex pairs of the
+    best-response polytopes [NRTV07, Alg. 3.5], on payoffs rescaled to [1, 2]
+    so both polytopes are bounded.
+
+    nashpy (with qhull) finds each polytope's vertices once; the pairs are
+    then tested all at once as boolean label arrays rather than one pair at a
+    time, which is what makes 10 × 10 games take milliseconds instead of
+    minutes. In degenerate games this returns every extreme equilibrium
+    [AvRvSvS10]; convex combinations of extreme equilibria that share a
+    maximal clique are equilibria too.
+    """
     A, B = _as_game(A, B)
-    An, Bn = _normalise(A), _normalise(B)
     if min(A.shape) == 1:
         # A one-strategy player makes a polytope of dimension 1; qhull needs ≥ 2. Solve directly:
         return _one_sided(A, B, tol)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        candidates = list(_ve(An, Bn))
+    An, Bn = _normalise(A), _normalise(B)
+    m, n = A.shape
+    try:
+        # Row polytope P = {x ≥ 0 : Bᵀx ≤ 1}: facets are the column player's strategies (labels m..m+n−1),
+        # then x_i = 0 (labels 0..m−1). Column polytope Q = {y ≥ 0 : A y ≤ 1}: rows (0..m−1), then y_j = 0 (m..m+n−1).
+        X, LX = _polytope_vertices(Bn.T)
+        Y, LY = _polytope_vertices(An)
+    except Exception:  # qhull refuses some inputs; fall back to paths that need no vertex enumeration
+        return _finish(A, B, _lemke_howson_candidates(An, Bn), tol) or support_enumeration(A, B, tol)
+    LX = np.concatenate([LX[:, n:], LX[:, :n]], axis=1)  # reorder to labels 0..m+n−1
+    candidates = []
+    chunk = max(1, 2_000_000 // max(1, len(Y) * (m + n)))
+    for start in range(0, len(X), chunk):
+        complete = (LX[start:start + chunk, None, :] | LY[None, :, :]).all(axis=2)
+        for a, b in zip(*np.nonzero(complete)):
+            x, y = X[start + a], Y[b]
+            candidates.append((x / x.sum(), y / y.sum()))
     found = _finish(A, B, candidates, tol)
     if not found:
         found = _finish(A, B, _lemke_howson_candidates(An, Bn), tol)

@@ -1,0 +1,721 @@
+"""The result cache: every oracle outcome, stored once, in one SQLite file.
+
+Each row of the cache is one :class:`~oracle.outcome.Outcome` (one profile, one
+seed), stored under a *content key*: a hash over everything that changes the
+result (environment, each role's strategy, N, seed, training preset, oracle
+version). The caller computes the key (:func:`content_key` is a helper for
+it); the cache never guesses. Rows also carry
+
+- ``cell_key``: the key of the same profile without the seed, so all seeds of
+  one payoff-table cell can be listed (:meth:`ResultCache.seeds`,
+  :meth:`ResultCache.outcomes`);
+- ``profile_json``: the canonical JSON of the profile that produced the key,
+  so ``backfire status`` can list cells without recomputing anything
+  (:meth:`ResultCache.cells`);
+- the outcome as JSON text (per-attacker metrics, timings, device and library
+  versions), plus ``oracle_version``, ``device`` and total ``seconds`` as
+  columns for quick queries.
+
+File and path
+-------------
+One file, ``results.sqlite``, in ``$BACKFIRE_CACHE`` if set, else
+``$XDG_CACHE_HOME/backfire``, else ``~/.cache/backfire``
+(:func:`default_cache_path`); any other path may be given. Nothing is pickled:
+results are JSON text in SQLite tables, safe to receive from someone else.
+The file is in WAL mode; copy it only when no process has it open (SQLite
+then folds the ``-wal`` file back in), or use ``sqlite3 results.sqlite
+".backup copy.sqlite"``.
+
+Nothing is lost
+---------------
+Writing a result (:meth:`ResultCache.put`) is one transaction: a fill that is
+interrupted (Ctrl-C, SIGKILL, power cut) keeps every result whose ``put``
+returned, and the file stays consistent. A key that is already stored is
+never overwritten: the first result is kept and ``put`` returns False.
+
+Claims: two fillers on one file
+-------------------------------
+So that two processes (or threads) filling the same file never train the same
+cell twice, a filler *claims* a key before training it::
+
+    worker = default_worker_id()
+    pending = []
+    for key in keys:
+        if key in cache:
+            continue                      # done earlier: nothing to train
+        if not cache.claim(key, worker):  # stored meanwhile, or another
+            pending.append(key)           # filler is training it: come back later
+            continue
+        try:
+            outcome = train(key)
+        except BaseException:
+            cache.release(key, worker)    # let someone else have it
+            raise
+        cache.put(key, outcome, cell_key=..., seed=..., profile=...)  # also drops the claim
+    for key in pending:                   # wait for the other filler's result
+        outcome = cache.wait(key)
+        if outcome is None and cache.claim(key, worker):
+            ...                           # the other filler gave up or died: train it here
+
+:meth:`ResultCache.claim` runs inside ``BEGIN IMMEDIATE`` (one writer at a
+time), so exactly one of several simultaneous claimers wins. It succeeds only
+when the result is not stored and no *live* claim by another worker exists.
+A claim is live until its lease (``lease_seconds``, default one hour) expires
+or, on the same host, until the process that made it has exited; so the
+claims of a filler killed with SIGKILL do not block a re-run on the same
+machine. A worker renews its lease by claiming again. A lease shorter than
+the training time lets a second worker take the cell over and train it too;
+the cache then keeps the first result stored (never a corruption, only
+wasted work). The clock is each process's wall clock: fillers on different
+hosts (one file on a shared disk, which SQLite supports poorly anyway) must
+have synchronised clocks.
+
+Processes and threads
+---------------------
+sqlite3 connections are not shared: a :class:`ResultCache` opens one
+connection per thread, lazily, and opens a fresh one in a child after
+``fork``, so the cache object can be handed to worker threads and processes
+(a 'spawn' child receives the path and options, never a connection).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import socket
+import sqlite3
+import threading
+import time
+import weakref
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from .outcome import Outcome
+
+__all__ = [
+    "CACHE_FILENAME",
+    "ENV_CACHE",
+    "SCHEMA_VERSION",
+    "CacheError",
+    "Cell",
+    "Claim",
+    "Record",
+    "ResultCache",
+    "canonical_json",
+    "content_key",
+    "default_cache_path",
+    "default_worker_id",
+]
+
+log = logging.getLogger(__name__)
+
+#: Environment variable naming the cache folder (shared with ``oracle.data``).
+ENV_CACHE = "BACKFIRE_CACHE"
+#: File name of the result cache inside the cache folder.
+CACHE_FILENAME = "results.sqlite"
+
+#: Version of the table layout written by this module. Bump it when the layout
+#: changes; set ``_MIN_READER_VERSION`` to the oldest layout version whose
+#: readers can still use files written by this one (additive changes keep it).
+SCHEMA_VERSION = 1
+_MIN_READER_VERSION = 1
+_APPLICATION = "backfire result cache"
+
+#: Default lease of a claim: a cell's training should finish well within it.
+DEFAULT_LEASE_SECONDS = 3600.0
+#: How often :meth:`ResultCache.wait` looks again.
+DEFAULT_POLL_SECONDS = 1.0
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_HOST = socket.gethostname()
+
+_SCHEMA = (
+    """CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    )""",
+    """CREATE TABLE outcomes (
+        key            TEXT PRIMARY KEY,
+        cell_key       TEXT NOT NULL,
+        seed           INTEGER NOT NULL,
+        profile_json   TEXT NOT NULL,
+        outcome_json   TEXT NOT NULL,
+        created_at     REAL NOT NULL,
+        oracle_version TEXT,
+        device         TEXT,
+        seconds        REAL
+    )""",
+    "CREATE INDEX outcomes_cell ON outcomes (cell_key, seed)",
+    """CREATE TABLE claims (
+        key        TEXT PRIMARY KEY,
+        worker     TEXT NOT NULL,
+        expires_at REAL NOT NULL,
+        claimed_at REAL NOT NULL,
+        host       TEXT,
+        pid        INTEGER
+    )""",
+)
+
+
+class CacheError(ValueError):
+    """A cache file that cannot be used: not a backfire cache, a newer schema,
+    unreadable or unwritable, locked for too long, or closed."""
+
+
+class Cell(NamedTuple):
+    """One payoff-table cell in the cache: its key, profile and number of seeds stored."""
+
+    cell_key: str
+    profile: dict[str, Any]
+    n_seeds: int
+
+
+class Claim(NamedTuple):
+    """A worker's claim on a key (see the module's claim protocol)."""
+
+    key: str
+    worker: str
+    expires_at: float
+    claimed_at: float
+    host: str | None
+    pid: int | None
+    live: bool
+
+
+class Record(NamedTuple):
+    """One stored row: the outcome with everything stored beside it."""
+
+    key: str
+    cell_key: str
+    seed: int
+    profile: dict[str, Any]
+    outcome: Outcome
+    created_at: float
+    oracle_version: str | None
+    device: str | None
+    seconds: float | None
+
+
+# --------------------------------------------------------------------- helpers
+
+
+def default_cache_path() -> Path:
+    """``$BACKFIRE_CACHE/results.sqlite``, else ``$XDG_CACHE_HOME/backfire/results.sqlite``,
+    else ``~/.cache/backfire/results.sqlite``. Nothing is created here."""
+    folder = os.environ.get(ENV_CACHE)
+    if folder:
+        return Path(folder).expanduser() / CACHE_FILENAME
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "backfire" / CACHE_FILENAME
+
+
+def default_worker_id() -> str:
+    """A worker name unique to this process: ``host:pid:random``."""
+    return f"{_HOST}:{os.getpid()}:{os.urandom(4).hex()}"
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    if hasattr(obj, "tolist"):  # numpy scalars and arrays, without importing numpy
+        return obj.tolist()
+    raise TypeError(f"cannot describe a {type(obj).__name__} ({obj!r}) as JSON; use numbers, strings, lists and dicts")
+
+
+def canonical_json(obj: Any) -> str:
+    """The canonical JSON text of ``obj``: keys sorted, no spaces, tuples as lists,
+    numpy values as plain numbers. NaN and infinities are refused (not JSON, and
+    NaN != NaN would make equal descriptions hash apart)."""
+    try:
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                          allow_nan=False, default=_json_default)
+    except ValueError as e:
+        raise ValueError(f"cannot describe {obj!r} as canonical JSON: {e}") from e
+
+
+def content_key(profile: Mapping[str, Any], seed: int | None = None) -> str:
+    """SHA-256 (hex) of the canonical JSON of ``profile`` and, if given, ``seed``.
+
+    ``content_key(profile)`` is the cell key; ``content_key(profile, seed)`` the
+    key of one run. ``profile`` must describe everything that changes the result
+    (environment, strategies, N, training preset, oracle version)."""
+    if not isinstance(profile, Mapping):
+        raise TypeError(f"profile must be a mapping, got {type(profile).__name__}")
+    payload = dict(profile) if seed is None else {"profile": dict(profile), "seed": _as_seed(seed)}
+    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+
+
+def _as_seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not hasattr(seed, "__index__"):
+        raise ValueError(f"seed must be an integer, got {seed!r}")
+    return int(seed.__index__())
+
+
+def _check_name(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{field} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _total_seconds(timings: Mapping[str, float]) -> float | None:
+    """Total run time: ``timings['total']`` if there is one, else the sum of all timings."""
+    if not timings:
+        return None
+    try:
+        total = float(timings["total"]) if "total" in timings else float(sum(float(v) for v in timings.values()))
+    except (TypeError, ValueError):
+        return None
+    return total if math.isfinite(total) else None
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` on this host may still be running (True when unsure)."""
+    if os.name != "posix":  # os.kill(pid, 0) would terminate the process on Windows
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: exists, belongs to someone else
+        return True
+    return True
+
+
+def _claim_live(worker_expires_host_pid: tuple[str, float, str | None, int | None], now: float) -> bool:
+    _, expires_at, host, pid = worker_expires_host_pid
+    if expires_at <= now:
+        return False
+    if host == _HOST and pid is not None and pid != os.getpid() and not _pid_alive(pid):
+        return False
+    return True
+
+
+# Caches alive in this process, so that a forked child can forget the parent's
+# connections (and locks) before it touches them.
+_INSTANCES: "weakref.WeakSet[ResultCache]" = weakref.WeakSet()
+# Connections inherited across fork: never used, never closed (closing them in
+# the child could disturb the parent's transaction), just kept alive.
+_INHERITED: list[sqlite3.Connection] = []
+
+
+def _after_fork_in_child() -> None:
+    for cache in list(_INSTANCES):
+        cache._forget_connections()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+# ----------------------------------------------------------------------- cache
+
+
+class ResultCache:
+    """Oracle outcomes in one SQLite file, keyed by content keys.
+
+    ``ResultCache(path)`` opens ``path`` (default :func:`default_cache_path`),
+    creating it and its folder if needed; ``timeout`` is how many seconds to
+    wait for another process's write lock before failing; ``readonly=True``
+    opens an existing file for reading only (``put``, ``claim``, ... then fail).
+    Raises :class:`CacheError` for a file that is not a backfire cache, written
+    by a newer incompatible schema, or cannot be opened.
+
+    Use it as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, timeout: float = 60.0,
+                 readonly: bool = False) -> None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not (0 < timeout < math.inf):
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        self.path = (Path(path).expanduser() if path is not None else default_cache_path()).absolute()
+        self.timeout = float(timeout)
+        self.readonly = bool(readonly)
+        self._closed = False
+        self._forget_connections()
+        _INSTANCES.add(self)
+        self._conn()  # open now: a bad file fails here, not in the middle of a fill
+
+    # -- connections ------------------------------------------------------
+
+    def _forget_connections(self) -> None:
+        """Drop this process's view of connections (at init, and in a forked child)."""
+        old = getattr(self, "_connections", [])
+        _INHERITED.extend(conn for pid, conn in old if pid != os.getpid())
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._connections: list[tuple[int, sqlite3.Connection]] = []
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._closed:
+            raise CacheError(f"the result cache {self.path} is closed")
+        pid = os.getpid()
+        held = getattr(self._local, "conn", None)
+        if held is not None and held[0] == pid:
+            return held[1]
+        conn = self._open()
+        self._local.conn = (pid, conn)
+        with self._lock:
+            self._connections.append((pid, conn))
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
+        path = self.path
+        if path.exists() and not path.is_file():
+            raise CacheError(f"{path} is not a backfire result cache: not a regular file")
+        if path.is_file():
+            try:
+                with open(path, "rb") as f:
+                    head = f.read(len(_SQLITE_MAGIC))
+            except OSError as e:
+                raise CacheError(f"cannot read the result cache {path}: {e}") from e
+            if head and head != _SQLITE_MAGIC:
+                raise CacheError(f"{path} is not a backfire result cache: not an SQLite database "
+                                 f"(it starts with {head!r})")
+        elif self.readonly:
+            raise CacheError(f"the result cache {path} does not exist")
+        else:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise CacheError(f"cannot create the folder of the result cache {path}: {e}") from e
+
+        target, uri = (path.as_uri() + "?mode=ro", True) if self.readonly else (str(path), False)
+        try:
+            conn = sqlite3.connect(target, uri=uri, timeout=self.timeout, isolation_level=None,
+                                   check_same_thread=False)
+        except sqlite3.Error as e:
+            raise self._error(e, "opening") from e
+        try:
+            with self._sql("opening", conn):
+                conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+                self._prepare(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        """Check (or create) the tables; switch to WAL. Never alters a foreign file."""
+        tables = self._tables(conn)
+        if tables:
+            self._check_meta(conn, tables)
+        elif self.readonly:
+            raise CacheError(f"{self.path} is not a backfire result cache: it is an empty SQLite file")
+        if self.readonly:
+            return
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            log.warning("%s: SQLite refused WAL journal mode (got %r); concurrent fillers will wait more", self.path, mode)
+        conn.execute("PRAGMA synchronous = FULL")
+        if not tables:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                tables = self._tables(conn)
+                if not tables:  # nobody created them while we waited for the lock
+                    for statement in _SCHEMA:
+                        conn.execute(statement)
+                    conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
+                        ("application", _APPLICATION),
+                        ("schema_version", str(SCHEMA_VERSION)),
+                        ("min_reader_version", str(_MIN_READER_VERSION)),
+                        ("created_at", repr(time.time())),
+                    ])
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            if tables:
+                self._check_meta(conn, tables)
+
+    @staticmethod
+    def _tables(conn: sqlite3.Connection) -> set[str]:
+        return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+    def _check_meta(self, conn: sqlite3.Connection, tables: set[str]) -> None:
+        if "meta" not in tables:
+            raise CacheError(f"{self.path} is not a backfire result cache: an SQLite database without "
+                             f"backfire's 'meta' table (its tables: {', '.join(sorted(tables))})")
+        try:
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.OperationalError as e:
+            raise CacheError(f"{self.path} is not a backfire result cache: unreadable 'meta' table ({e})") from e
+        if meta.get("application") != _APPLICATION:
+            raise CacheError(f"{self.path} is not a backfire result cache: its 'meta' table names "
+                             f"application {meta.get('application')!r}")
+        try:
+            version = int(meta["schema_version"])
+            min_reader = int(meta.get("min_reader_version", version))
+        except (KeyError, TypeError, ValueError) as e:
+            raise CacheError(f"{self.path} is not a backfire result cache: bad schema version in its "
+                             f"'meta' table ({meta.get('schema_version')!r})") from e
+        if min_reader > SCHEMA_VERSION:
+            raise CacheError(
+                f"the result cache {self.path} was written by a newer backfire: cache schema version "
+                f"{version} (readable by schema {min_reader} and later), but this backfire reads schema "
+                f"version {SCHEMA_VERSION}; upgrade backfire, or use another cache file")
+        if version < SCHEMA_VERSION:
+            raise CacheError(
+                f"the result cache {self.path} has the old cache schema version {version}, and this "
+                f"backfire (schema version {SCHEMA_VERSION}) cannot convert it; use another cache file")
+        missing = {"outcomes", "claims"} - tables
+        if missing:
+            raise CacheError(f"{self.path} is not a backfire result cache: missing tables {', '.join(sorted(missing))}")
+
+    def _error(self, e: sqlite3.Error, what: str) -> CacheError:
+        message = str(e)
+        if isinstance(e, sqlite3.OperationalError):
+            low = message.lower()
+            if "locked" in low or "busy" in low:
+                return CacheError(f"the result cache {self.path} stayed locked by another process for "
+                                  f"{self.timeout:g} s while {what}; try again, or raise the timeout")
+            if "readonly" in low or "read-only" in low or "unable to open" in low or "disk i/o" in low:
+                return CacheError(f"cannot use the result cache {self.path} for {what}: {message} "
+                                  f"(the file and its folder must be writable; open with readonly=True to only read)")
+            return CacheError(f"the result cache {self.path}: {what} failed: {message}")
+        if isinstance(e, (sqlite3.DatabaseError)) and not isinstance(e, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)):
+            return CacheError(f"{self.path} is not a backfire result cache: {message}")
+        return CacheError(f"the result cache {self.path}: {what} failed: {message}")
+
+    @contextmanager
+    def _sql(self, what: str, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
+        """Run SQL, turning sqlite3 errors into :class:`CacheError` naming the file."""
+        try:
+            yield conn if conn is not None else self._conn()
+        except sqlite3.Error as e:
+            raise self._error(e, what) from e
+
+    @contextmanager
+    def _write(self, what: str) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``): all or nothing."""
+        if self.readonly:
+            raise CacheError(f"the result cache {self.path} is open read-only; cannot {what}")
+        with self._sql(what) as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                raise
+            conn.execute("COMMIT") if False else None
+
+    def close(self) -> None:
+        """Close this process's connections. The object cannot be used afterwards."""
+        self._closed = True
+        with self._lock:
+            mine = [c for pid, c in self._connections if pid == os.getpid()]
+            self._connections = []
+        self._local = threading.local()
+        for conn in mine:
+            try:
+                conn.close()
+            except sqlite3.Error:  # pragma: no cover - closing is best effort
+                pass
+
+    def __enter__(self) -> "ResultCache":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # For multiprocessing's 'spawn': send the path and options, never a connection.
+        return {"path": str(self.path), "timeout": self.timeout, "readonly": self.readonly}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["path"], timeout=state["timeout"], readonly=state["readonly"])
+
+    def __repr__(self) -> str:
+        flags = ", readonly=True" if self.readonly else ""
+        return f"ResultCache({str(self.path)!r}{flags})"
+
+    # -- results ------------------------------------------------------------
+
+    def put(self, key: str, outcome: Outcome, *, cell_key: str, seed: int,
+            profile: Mapping[str, Any]) -> bool:
+        """Store ``outcome`` under ``key`` in one transaction, and drop any claim on ``key``.
+
+        ``cell_key`` is the key of the same profile without the seed; ``seed``
+        must equal ``outcome.seed``; ``profile`` is the description that
+        produced the key (stored as canonical JSON; its ``oracle_version``
+        entry, if any, is also stored as a column). If ``key`` is already
+        stored, the first result is kept: nothing is written and False is
+        returned. Returns True when this call stored the result.
+        """
+        _check_name(key, "key")
+        _check_name(cell_key, "cell_key")
+        if not isinstance(outcome, Outcome):
+            raise TypeError(f"outcome must be an Outcome, got {type(outcome).__name__}")
+        seed = _as_seed(seed)
+        if seed != outcome.seed:
+            raise ValueError(f"seed {seed} differs from the outcome's seed {outcome.seed}")
+        if not isinstance(profile, Mapping):
+            raise TypeError(f"profile must be a mapping, got {type(profile).__name__}")
+        profile_json = canonical_json(profile)
+        outcome_json = outcome.to_json()
+        version = profile.get("oracle_version")
+        device = outcome.environment.get("device")
+        row = (key, cell_key, seed, profile_json, outcome_json, time.time(),
+               None if version is None else str(version), None if device is None else str(device),
+               _total_seconds(outcome.timings))
+        with self._write(f"storing {key}") as conn:
+            stored = conn.execute(
+                "INSERT INTO outcomes (key, cell_key, seed, profile_json, outcome_json, created_at,"
+                " oracle_version, device, seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (key) DO NOTHING", row).rowcount == 1
+            conn.execute("DELETE FROM claims WHERE key = ?", (key,))
+        if not stored:
+            log.info("%s: %s was already stored; kept the first result", self.path, key)
+        return stored
+
+    def get(self, key: str) -> Outcome | None:
+        """The outcome stored under ``key``, or None."""
+        with self._sql(f"reading {key}") as conn:
+            row = conn.execute("SELECT outcome_json FROM outcomes WHERE key = ?", (key,)).fetchone()
+        return None if row is None else self._outcome(row[0], key)
+
+    def record(self, key: str) -> Record | None:
+        """Everything stored under ``key`` (outcome, profile, times, device), or None."""
+        with self._sql(f"reading {key}") as conn:
+            row = conn.execute(
+                "SELECT key, cell_key, seed, profile_json, outcome_json, created_at, oracle_version,"
+                " device, seconds FROM outcomes WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        return Record(row[0], row[1], row[2], json.loads(row[3]), self._outcome(row[4], key), *row[5:])
+
+    def _outcome(self, text: str, key: str) -> Outcome:
+        try:
+            return Outcome.from_json(text)
+        except (ValueError, TypeError) as e:
+            raise CacheError(f"the result cache {self.path} holds an unreadable outcome under {key}: {e}") from e
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        with self._sql(f"looking up {key}") as conn:
+            return conn.execute("SELECT 1 FROM outcomes WHERE key = ?", (key,)).fetchone() is not None
+
+    def __len__(self) -> int:
+        with self._sql("counting results") as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM outcomes").fetchone()[0])
+
+    def keys(self) -> list[str]:
+        """All stored keys, in the order they were stored."""
+        with self._sql("listing keys") as conn:
+            return [row[0] for row in conn.execute("SELECT key FROM outcomes ORDER BY rowid")]
+
+    def seeds(self, cell_key: str) -> list[int]:
+        """Seeds stored for one cell, ascending."""
+        with self._sql(f"listing the seeds of {cell_key}") as conn:
+            return [row[0] for row in conn.execute(
+                "SELECT seed FROM outcomes WHERE cell_key = ? ORDER BY seed, key", (cell_key,))]
+
+    def outcomes(self, cell_key: str) -> list[Outcome]:
+        """Outcomes stored for one cell, in seed order."""
+        with self._sql(f"reading the outcomes of {cell_key}") as conn:
+            rows = conn.execute("SELECT key, outcome_json FROM outcomes WHERE cell_key = ? ORDER BY seed, key",
+                                (cell_key,)).fetchall()
+        return [self._outcome(text, key) for key, text in rows]
+
+    def cells(self) -> list[Cell]:
+        """Every cell with at least one stored seed: (cell_key, profile, n_seeds), in the
+        order the cells were first stored."""
+        with self._sql("listing cells") as conn:
+            rows = conn.execute("SELECT cell_key, profile_json, COUNT(*) FROM outcomes"
+                                " GROUP BY cell_key ORDER BY MIN(rowid)").fetchall()
+        return [Cell(cell_key, json.loads(profile), int(n)) for cell_key, profile, n in rows]
+
+    def delete(self, key: str) -> bool:
+        """Remove the result (and any claim) under ``key``; True if a result was removed."""
+        with self._write(f"deleting {key}") as conn:
+            removed = conn.execute("DELETE FROM outcomes WHERE key = ?", (key,)).rowcount > 0
+            conn.execute("DELETE FROM claims WHERE key = ?", (key,))
+        return removed
+
+    def integrity_check(self) -> str:
+        """SQLite's ``PRAGMA integrity_check``: 'ok', or the problems found."""
+        with self._sql("checking integrity") as conn:
+            return "\n".join(row[0] for row in conn.execute("PRAGMA integrity_check"))
+
+    # -- claims -------------------------------------------------------------
+
+    def claim(self, key: str, worker: str, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> bool:
+        """Claim ``key`` for ``worker`` for ``lease_seconds``; True if the caller should train it.
+
+        Atomic (``BEGIN IMMEDIATE``): True only when no result is stored under
+        ``key`` and no live claim by another worker exists (an expired claim,
+        or one made on this host by a process that has exited, is taken over).
+        Claiming a key the worker already holds renews its lease.
+        """
+        _check_name(key, "key")
+        _check_name(worker, "worker")
+        if isinstance(lease_seconds, bool) or not isinstance(lease_seconds, (int, float)) \
+                or not (0 < lease_seconds < math.inf):
+            raise ValueError(f"lease_seconds must be a positive number of seconds, got {lease_seconds!r}")
+        with self._write(f"claiming {key}") as conn:
+            if conn.execute("SELECT 1 FROM outcomes WHERE key = ?", (key,)).fetchone() is not None:
+                return False
+            now = time.time()
+            held = conn.execute("SELECT worker, expires_at, host, pid FROM claims WHERE key = ?", (key,)).fetchone()
+            if held is not None and held[0] != worker and _claim_live(held, now):
+                return False
+            conn.execute("INSERT OR REPLACE INTO claims (key, worker, expires_at, claimed_at, host, pid)"
+                         " VALUES (?, ?, ?, ?, ?, ?)", (key, worker, now + lease_seconds, now, _HOST, os.getpid()))
+            if held is not None and held[0] != worker:
+                log.info("%s: %s took over %s from %s (claim expired or its process exited)",
+                         self.path, worker, key, held[0])
+            return True
+
+    def release(self, key: str, worker: str) -> bool:
+        """Drop ``worker``'s claim on ``key`` (e.g. when its training failed); True if there was one."""
+        with self._write(f"releasing {key}") as conn:
+            return conn.execute("DELETE FROM claims WHERE key = ? AND worker = ?", (key, worker)).rowcount > 0
+
+    def release_all(self, worker: str) -> int:
+        """Drop every claim of ``worker`` (e.g. when a filler stops); the number dropped."""
+        with self._write(f"releasing the claims of {worker}") as conn:
+            return conn.execute("DELETE FROM claims WHERE worker = ?", (worker,)).rowcount
+
+    def claims(self, *, include_dead: bool = False) -> list[Claim]:
+        """Claims in the file (live ones only, unless ``include_dead``), oldest first."""
+        now = time.time()
+        with self._sql("listing claims") as conn:
+            rows = conn.execute("SELECT key, worker, expires_at, claimed_at, host, pid FROM claims"
+                                " ORDER BY claimed_at, key").fetchall()
+        found = [Claim(k, w, e, c, h, p, _claim_live((w, e, h, p), now)) for k, w, e, c, h, p in rows]
+        return found if include_dead else [c for c in found if c.live]
+
+    def wait(self, key: str, *, timeout: float | None = None,
+             poll_seconds: float = DEFAULT_POLL_SECONDS) -> Outcome | None:
+        """Wait for another worker's result under ``key``.
+
+        Returns the outcome once stored. Returns None when nobody holds a live
+        claim on ``key`` any more without having stored it (the claimer gave up,
+        died, or its lease expired: the caller may claim it), or after
+        ``timeout`` seconds (None: no limit).
+        """
+        if not (poll_seconds > 0):
+            raise ValueError(f"poll_seconds must be positive, got {poll_seconds!r}")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._sql(f"waiting for {key}") as conn:
+                row = conn.execute("SELECT outcome_json FROM outcomes WHERE key = ?", (key,)).fetchone()
+                held = None if row is not None else conn.execute(
+                    "SELECT worker, expires_at, host, pid FROM claims WHERE key = ?", (key,)).fetchone()
+            if row is not None:
+                return self._outcome(row[0], key)
+            if held is None or not _claim_live(held, time.time()):
+                # Re-check: the claimer may have stored it between our two reads.
+                return self.get(key)
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+            pause = poll_seconds if deadline is None else min(poll_seconds, max(0.0, deadline - time.monotonic()))
+            time.sleep(pause)
