@@ -474,7 +474,7 @@ def _polish(M: np.ndarray, x: np.ndarray, value: float, eps: float) -> np.ndarra
     return z
 
 
-def _optimal_set(M: np.ndarray, value: float, tol: float) -> tuple[list[np.ndarray], np.ndarray, bool]:
+def _optimal_set(M: np.ndarray, value: float, tol: float, x0: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, bool]:
     """Vertices of the optimal set X* = {x ∈ Δ : xᵀM ≥ value} and per-coordinate [min, max].
 
     First every coordinate is minimised and maximised over X* (2m LPs, with
@@ -499,9 +499,13 @@ def _optimal_set(M: np.ndarray, value: float, tol: float) -> tuple[list[np.ndarr
             if res.status == 0:
                 ranges[i, col] = res.x[i]
                 probed.append(res.x)
-    free = [i for i in range(m) if ranges[i, 1] > 1e-7]
+    free = [i for i in range(m) if ranges[i, 1] > 1e-6]
     k = len(free)
     feasible = lambda x: bool(np.all(x >= -1e-9) and np.all(x @ M >= value - tol))  # noqa: E731
+    if np.all(ranges[:, 1] - ranges[:, 0] <= 1e-6):  # a single optimal strategy (x0): polish it
+        single = _polish(M, x0, value, 1e-7)
+        if single is not None and feasible(single):
+            return [single], _clean_ranges(ranges), True
     if math.comb(n + k, k) > ZERO_SUM_ENUMERATION_LIMIT:
         polished = [p for p in (_polish(M, x, value, 1e-7) for x in probed) if p is not None and feasible(p)]
         return polished or probed, _clean_ranges(ranges), False
@@ -552,8 +556,8 @@ def zero_sum_lp(A, B, tol: float = DEFAULT_TOL) -> ZeroSumSolution:
         raise ValueError("the LP method needs a constant-sum game (attacker + defender payoff equal in every cell)")
     x, v_row = _maximin(A)
     y, v_col = _maximin(B.T)
-    row_vertices, row_range, ex_r = _optimal_set(A, v_row, tol * _scale(A))
-    col_vertices, col_range, ex_c = _optimal_set(B.T, v_col, tol * _scale(B))
+    row_vertices, row_range, ex_r = _optimal_set(A, v_row, tol * _scale(A), x)
+    col_vertices, col_range, ex_c = _optimal_set(B.T, v_col, tol * _scale(B), y)
     clean = lambda vs: tuple(_dedupe([clean_strategy(v) for v in vs]))  # noqa: E731
     return ZeroSumSolution(
         value=float(x @ A @ y),

@@ -474,5 +474,6 @@ def _cell_from_payoffs(p: Payoffs) -> _Cell:
     sa, sd = p.samples.get("attacker"), p.samples.get("defender")
     if sa and sd and len(sa) == len(sd):
         values = np.column_stack([np.asarray(sa, float), np.asarray(sd, float)])
-        return _Cell(values, tuple(range(len(sa))))
+        seeds = tuple(int(s) for s in p.seeds) if len(p.seeds) == len(sa) else tuple(range(len(sa)))
+        return _Cell(values, seeds)
     return _Cell(np.array([[float(p["attacker"]), float(p["defender"])]]), (None,))

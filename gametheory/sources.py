@@ -41,11 +41,12 @@ class Payoffs:
     profile they are the names of the attacker strategies that are played
     (each the payoff of one attacker playing it) and ``"defender"``.
     ``samples`` optionally holds, per role, the per-seed values behind the
-    mean (a tuple, in seed order).
+    mean (a tuple, in seed order), and ``seeds`` the seeds they came from.
     """
 
     roles: Mapping[str, float]
     samples: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    seeds: tuple[int, ...] = ()
 
     def __getitem__(self, role: str) -> float:
         return self.roles[role]

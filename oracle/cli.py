@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
+
 __all__ = ["main", "build_parser"]
 
 EXIT_BAD_INPUT = 2
@@ -53,7 +55,34 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--bootstrap", type=int, default=0, metavar="B",
                        help="with per-seed samples: resample each cell B times and report how stable each equilibrium is")
     solve.add_argument("--seed", type=int, default=3407, help="seed of the bootstrap (default 3407)")
+    _oracle_options(solve, training=False)
+
+    fill = sub.add_parser(
+        "fill",
+        help="train the victims of a game spec's missing cells, caching each result",
+        description="Fill a game spec's payoff table: train every (attacker strategy, defender strategy, seed) "
+        "job that is not in the result cache. Interrupt at any time: finished jobs are kept.",
+    )
+    fill.add_argument("spec", help="game spec (.toml)")
+    _oracle_options(fill, training=True)
+    fill.add_argument("--executor", default="local", choices=["local", "ray"], help="local (default) or ray")
+    fill.add_argument("--ray-address", default=None, help="address of an existing Ray cluster (default: start a local one)")
+    fill.add_argument("--max-cells", type=int, default=None, metavar="K", help="train at most K jobs, then stop")
+    fill.add_argument("--quiet", action="store_true", help="no progress bar, no per-job lines")
+
+    status = sub.add_parser("status", help="which cells of a game spec are cached, with how many seeds",
+                            description="Show which cells of a game spec have cached results and which are missing.")
+    status.add_argument("spec", help="game spec (.toml)")
+    _oracle_options(status, training=False)
     return parser
+
+
+def _oracle_options(p: argparse.ArgumentParser, training: bool) -> None:
+    p.add_argument("--cache", default=None, metavar="PATH", help="result cache file (default: $BACKFIRE_CACHE/results.sqlite or ~/.cache/backfire/results.sqlite)")
+    p.add_argument("--data-dir", default=None, metavar="DIR", help="where the datasets are (default: $BACKFIRE_DATA, then ../shared/data)")
+    p.add_argument("--seeds", type=int, nargs="+", default=None, metavar="S", help="seeds to use instead of the spec's")
+    if training:
+        p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: automatic)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -61,13 +90,114 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command == "solve":
             return _solve(args)
+        if args.command == "fill":
+            return _fill(args)
+        if args.command == "status":
+            return _status(args)
         raise UsageError(f"backfire: unknown command {args.command!r}")  # pragma: no cover - argparse rejects first
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (ValueError, LookupError, OSError) as exc:
-        print(f"backfire: error: {exc}", file=sys.stderr)
+    except (ValueError, LookupError, OSError, NotImplementedError) as exc:
+        print(f"backfire: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("backfire: interrupted; every finished cell is kept in the cache", file=sys.stderr)
+        return 130
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return " ".join(text.split())
+
+
+# --------------------------------------------------------------------------- game specs
+def _oracle(args: argparse.Namespace, train: bool):
+    from .cache import ResultCache
+    from .oracle import PayoffOracle
+    from .spec import load_spec
+
+    spec = load_spec(args.spec if hasattr(args, "spec") else args.file)
+    if args.seeds:
+        spec = spec.with_seeds(args.seeds)
+    cache = ResultCache(args.cache)
+    progress = train and not getattr(args, "quiet", False)
+    return PayoffOracle(spec, cache=cache, device=getattr(args, "device", None), data_dir=args.data_dir,
+                        train=train, progress=progress)
+
+
+def _table_from_cache(args: argparse.Namespace):
+    oracle = _oracle(args, train=False)
+    table = oracle.table()
+    missing = table.missing()
+    if missing:
+        jobs = oracle.missing()
+        cells = "; ".join(f"({a!r}, {d!r})" for a, d in missing[:6]) + (" …" if len(missing) > 6 else "")
+        raise UsageError(
+            f"backfire: {args.file}: {len(missing)} of {table.shape[0] * table.shape[1]} cells have no cached result "
+            f"({len(jobs)} job(s) to train): {cells}; run 'backfire fill {args.file}' first"
+        )
+    return table
+
+
+def _fill(args: argparse.Namespace) -> int:
+    if args.max_cells is not None and args.max_cells < 0:
+        raise UsageError(f"backfire: --max-cells={args.max_cells} is out of range: allowed ≥ 0")
+    oracle = _oracle(args, train=True)
+    spec = oracle.spec
+    quiet = args.quiet
+    total = len(oracle.jobs())
+    done = {"n": 0}
+
+    def on_done(job, outcome, how):
+        done["n"] += 1
+        if quiet or how == "cached":
+            return
+        secs = sum(outcome.timings.values())
+        line = (f"[{done['n']}/{total}] {job.describe()}: ASR {outcome.attacker_payoff * 100:.1f} ± "
+                f"{outcome.attacker_payoff_std * 100:.1f}, clean acc {np.nanmean(outcome.clean_acc) * 100:.1f}, "
+                f"val acc {outcome.defender_val_acc * 100:.1f} ({how}, {secs:.1f} s)")
+        _print_above_bar(line)
+
+    if not quiet:
+        print(f"game {spec.name!r}: {len(spec.attackers)} attacker × {len(spec.defenders)} defender strategies, "
+              f"N = {spec.n_attackers}, seeds {list(spec.seeds)}; {total} job(s); cache {oracle.cache.path}", flush=True)
+    report = oracle.fill(max_jobs=args.max_cells, executor=args.executor, ray_address=args.ray_address, on_done=on_done)
+    if not quiet:
+        print(f"trained {len(report.trained)}, from cache {len(report.cached)}, by another process {len(report.waited)}, "
+              f"left {len(report.remaining)}; {report.seconds:.1f} s", flush=True)
+        if not report.remaining:
+            print(f"solve it: backfire solve {args.spec}" + (f" --cache {args.cache}" if args.cache else ""))
+    return 0
+
+
+def _print_above_bar(line: str) -> None:
+    try:
+        from tqdm.auto import tqdm
+
+        tqdm.write(line)
+    except ImportError:  # pragma: no cover
+        print(line, flush=True)
+
+
+def _status(args: argparse.Namespace) -> int:
+    oracle = _oracle(args, train=False)
+    spec = oracle.spec
+    print(f"game {spec.name!r}: N = {spec.n_attackers}, seeds {list(spec.seeds)}; cache {oracle.cache.path}")
+    rows = []
+    n_missing = 0
+    for a_label in spec.attackers:
+        for d_label in spec.defenders:
+            jobs = oracle.jobs([a_label], [d_label])
+            have = sum(1 for j in jobs if oracle.key(j) in oracle.cache)
+            n_missing += len(jobs) - have
+            state = "complete" if have == len(jobs) else ("missing" if have == 0 else "partial")
+            rows.append((a_label, d_label, f"{have}/{len(jobs)} jobs", state))
+    widths = [max(len(r[k]) for r in rows + [("attacker", "defender", "cached", "state")]) for k in range(4)]
+    for r in [("attacker", "defender", "cached", "state")] + rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+    print(f"{n_missing} job(s) missing" + (f"; run 'backfire fill {args.spec}'" if n_missing else "; ready to solve"))
+    return 0
 
 
 # --------------------------------------------------------------------------- solve
@@ -75,17 +205,15 @@ def _solve(args: argparse.Namespace) -> int:
     from gametheory import DEFAULT_TOL, NormalFormGame, PayoffTable
 
     path = Path(args.file)
-    if path.suffix.lower() == ".toml":
-        raise UsageError(
-            f"backfire: {path}: game spec files (.toml) are not supported yet; "
-            "give a payoff table (.csv or .json)"
-        )
     tol = DEFAULT_TOL if args.tol is None else args.tol
     if not (tol > 0 and math.isfinite(tol)):
         raise UsageError(f"backfire: --tol={args.tol} is out of range: allowed a positive number")
     if args.bootstrap < 0:
         raise UsageError(f"backfire: --bootstrap={args.bootstrap} is out of range: allowed ≥ 0")
-    table = PayoffTable.read(path)
+    if path.suffix.lower() == ".toml":
+        table = _table_from_cache(args)
+    else:
+        table = PayoffTable.read(path)
     game = NormalFormGame.from_table(table)
     eqs = game.equilibria(args.method, tol)
     scale = _display_scale(args.scale, game)

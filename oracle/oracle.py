@@ -1,0 +1,374 @@
+"""The empirical payoff oracle: a strategy profile in, measured payoffs out.
+
+For one *job* — a pure attacker strategy, a defender strategy, N and a seed —
+the oracle expands the attacker strategy into N actions, builds the poisoned
+joint dataset (:mod:`oracle.poison`), trains the defender's victim on it
+(:mod:`oracle.train`), and measures every attacker's metrics on its
+triggered run-time inputs (:mod:`oracle.metrics`), giving an
+:class:`~oracle.outcome.Outcome`. Outcomes are stored in the SQLite result
+cache (:mod:`oracle.cache`) under a content key over everything that changes
+the result, so no job is ever run twice.
+
+A *cell* of the payoff table is (attacker label, defender label). A mixed
+attacker strategy's cell needs one job per component; its payoff is the
+weighted mean of the components' payoffs, per seed. The oracle implements the
+payoff-source protocol of :mod:`gametheory.sources`, so a game can ask it for
+exactly the cells it needs: from the cache only (``train=False``), or
+training what is missing.
+
+``import oracle.oracle`` does not import torch; training does, when it runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import socket
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Callable, Hashable, Iterable, Sequence
+
+import numpy as np
+
+from gametheory import MissingPayoff, PayoffTable, Payoffs
+from strategies import AttackerStrategy, DefenderStrategy, MixedAttackerStrategy
+
+from .cache import ResultCache, content_key
+from .outcome import Outcome
+from .spec import GameSpec
+
+__all__ = ["ORACLE_VERSION", "Job", "PayoffOracle", "FillReport", "IMPLEMENTED_DEFENSES"]
+
+log = logging.getLogger("backfire.oracle")
+
+ORACLE_VERSION = "1"
+"""Bumped whenever a change to the oracle changes what a job measures; part of every key."""
+
+IMPLEMENTED_DEFENSES = ("none",)
+"""Defenses the oracle can train with today (the others are issue 5)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One training run: a pure attacker strategy × a defender strategy × a seed."""
+
+    attacker: AttackerStrategy
+    defender: DefenderStrategy
+    seed: int
+
+    def describe(self) -> str:
+        return f"{self.attacker.name} × {self.defender.label}, seed {self.seed}"
+
+
+@dataclass
+class FillReport:
+    """What a fill did: jobs trained here, found in the cache, trained by another process, left."""
+
+    trained: list[Job]
+    cached: list[Job]
+    waited: list[Job]
+    remaining: list[Job]
+    seconds: float
+
+
+def _components(strategy: AttackerStrategy | MixedAttackerStrategy) -> tuple[tuple[float, AttackerStrategy], ...]:
+    if isinstance(strategy, MixedAttackerStrategy):
+        return tuple(strategy.components)
+    return ((1.0, strategy),)
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for pkg in ("numpy", "scipy", "torch", "torchvision"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:  # pragma: no cover
+            pass
+    return out
+
+
+class PayoffOracle:
+    """Measures, caches and serves the payoffs of a :class:`~oracle.spec.GameSpec`.
+
+    ``cache``: a :class:`ResultCache` (default: the user's cache file).
+    ``device``: ``"cpu"``, ``"cuda"``, … or None for automatic. ``data_dir``:
+    where the datasets live (see :func:`oracle.data.load_dataset`).
+    ``train``: whether :meth:`payoffs` trains missing jobs (True) or only
+    reads the cache (False). ``progress``: show progress bars and per-job lines.
+    """
+
+    def __init__(
+        self,
+        spec: GameSpec,
+        *,
+        cache: ResultCache | None = None,
+        device: str | None = None,
+        data_dir: str | os.PathLike[str] | None = None,
+        train: bool = True,
+        progress: bool = False,
+        worker: str | None = None,
+    ):
+        self.spec = spec
+        self.cache = cache if cache is not None else ResultCache()
+        self.device = device
+        self.data_dir = data_dir
+        self.train = train
+        self.progress = progress
+        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
+        unsupported = sorted({d.defense for d in spec.defenders.values()} - set(IMPLEMENTED_DEFENSES))
+        if unsupported:
+            raise NotImplementedError(
+                f"defense(s) {', '.join(unsupported)} not implemented in the oracle yet "
+                f"(implemented: {', '.join(IMPLEMENTED_DEFENSES)})"
+            )
+
+    # ------------------------------------------------------------------ environment
+    @cached_property
+    def dataset(self):
+        """The environment's dataset (the stratified subset when ``n_images`` is set)."""
+        from .data import load_dataset, subset
+
+        env = self.spec.environment
+        ds = load_dataset(env.dataset, self.data_dir, resize=env.resize, progress=self.progress)
+        if env.n_images is not None:
+            total = ds.n_train + ds.n_test
+            if env.n_images > total:
+                raise ValueError(f"environment.n_images={env.n_images} exceeds the {total} images of {env.dataset}")
+            n_test = int(round(env.n_images * ds.n_test / total))
+            ds = subset(ds, env.n_images - n_test, n_test, seed=3407)
+        return ds
+
+    @cached_property
+    def preset(self) -> dict[str, Any]:
+        """The training preset's hyper-parameters (part of every key)."""
+        from .presets import get_preset
+
+        env = self.spec.environment
+        return get_preset(env.preset, **dict(env.preset_overrides)).to_dict()
+
+    @cached_property
+    def environment_key_data(self) -> dict[str, Any]:
+        return {**self.spec.environment.to_dict(), "dataset_fingerprint": self.dataset.fingerprint()}
+
+    # ------------------------------------------------------------------ keys
+    def profile(self, attacker: AttackerStrategy, defender: DefenderStrategy) -> dict[str, Any]:
+        """The description of a job without its seed: everything that changes the result."""
+        d = defender.to_dict()
+        d.pop("name", None)
+        return {
+            "oracle_version": ORACLE_VERSION,
+            "environment": self.environment_key_data,
+            "preset": self.preset,
+            "n_attackers": self.spec.n_attackers,
+            "n_max": self.spec.n_max,
+            "attacker": attacker.key_data(),
+            "defender": d,
+        }
+
+    def cell_key(self, job: Job) -> str:
+        return content_key(self.profile(job.attacker, job.defender))
+
+    def key(self, job: Job) -> str:
+        return content_key(self.profile(job.attacker, job.defender), job.seed)
+
+    # ------------------------------------------------------------------ jobs
+    def jobs(self, attackers: Iterable[str] | None = None, defenders: Iterable[str] | None = None,
+             seeds: Sequence[int] | None = None) -> list[Job]:
+        """The distinct jobs behind the given cells (default: the whole game), in table order."""
+        seeds = tuple(self.spec.seeds if seeds is None else seeds)
+        out: dict[str, Job] = {}
+        for a_label in (self.spec.attackers if attackers is None else attackers):
+            for d_label in (self.spec.defenders if defenders is None else defenders):
+                defender = self.spec.defenders[d_label]
+                for _w, component in _components(self.spec.attackers[a_label]):
+                    for seed in seeds:
+                        job = Job(component, defender, seed)
+                        out.setdefault(self.key(job), job)
+        return list(out.values())
+
+    def cached(self, job: Job) -> Outcome | None:
+        return self.cache.get(self.key(job))
+
+    def missing(self, seeds: Sequence[int] | None = None) -> list[Job]:
+        return [j for j in self.jobs(seeds=seeds) if self.key(j) not in self.cache]
+
+    # ------------------------------------------------------------------ running one job
+    def evaluate(self, job: Job) -> Outcome:
+        """Train and measure one job (no cache involved)."""
+        from .metrics import attacker_metrics
+        from .poison import build_joint_dataset
+        from .train import device_info, predict, train_victim
+
+        env, spec = self.spec.environment, self.spec
+        ds = self.dataset
+        t0 = time.perf_counter()
+        actions = job.attacker.expand(spec.n_attackers, ds.num_classes)
+        joint = build_joint_dataset(ds, actions, n_max=spec.n_max, v_d=env.v_d, seed=job.seed,
+                                    test_fraction=env.test_fraction)
+        t1 = time.perf_counter()
+        victim = train_victim(
+            job.defender.architecture, joint.x_train, joint.y_train, joint.x_val, joint.y_val,
+            num_classes=ds.num_classes, dataset=ds.name, preset=self._preset_object(), seed=job.seed,
+            device=self.device, progress=self.progress,
+        )
+        t2 = time.perf_counter()
+        kw = dict(dataset=ds.name, device=victim.device)
+        pred_triggered = predict(victim.model, joint.runtime_x, **kw)
+        pred_clean = predict(victim.model, joint.runtime_x_clean, **kw)
+        m = attacker_metrics(pred_triggered, pred_clean, joint.runtime_y, joint.runtime_target,
+                             joint.runtime_owner, spec.n_attackers)
+        test_acc = float("nan")
+        if joint.has_test:
+            test_acc = float(np.mean(predict(victim.model, joint.x_test, **kw) == joint.y_test))
+        t3 = time.perf_counter()
+        summary = joint.summary()
+        return Outcome(
+            asr=m["asr"], asr_excluding_target=m["asr_excluding_target"], clean_label_acc=m["clean_label_acc"],
+            clean_acc=m["clean_acc"], targets=[a.target for a in actions],
+            defender_val_acc=float(victim.val_acc), defender_test_acc=test_acc, seed=job.seed,
+            timings={"poison": t1 - t0, "train": t2 - t1, "evaluate": t3 - t2},
+            environment={**device_info(victim.device), **_versions(), "host": socket.gethostname()},
+            extra={
+                "epochs": victim.epochs_run,
+                "history": victim.history,
+                "poisoned_train_per_attacker": [int(v) for v in np.asarray(summary.n_poisoned_train)],
+                "runtime_per_attacker": [int(v) for v in np.asarray(summary.n_runtime)],
+                "dataset": ds.description,
+            },
+        )
+
+    def _preset_object(self):
+        from .presets import get_preset
+
+        env = self.spec.environment
+        return get_preset(env.preset, **dict(env.preset_overrides))
+
+    def run(self, job: Job) -> Outcome:
+        """The job's outcome: from the cache, or trained here and stored (claimed while training)."""
+        key = self.key(job)
+        found = self.cache.get(key)
+        if found is not None:
+            return found
+        if not self.cache.claim(key, self.worker):
+            log.info("%s is being trained by another process; waiting", job.describe())
+            found = self.cache.wait(key)
+            if found is not None:
+                return found
+            if not self.cache.claim(key, self.worker):  # pragma: no cover - the other process died and kept its lease
+                raise RuntimeError(f"{job.describe()}: another process holds the claim and did not finish")
+        try:
+            outcome = self.evaluate(job)
+        except BaseException:
+            self.cache.release(key, self.worker)
+            raise
+        self.cache.put(key, outcome, cell_key=self.cell_key(job), seed=job.seed,
+                       profile=self.profile(job.attacker, job.defender))
+        return outcome
+
+    # ------------------------------------------------------------------ filling
+    def fill(self, *, max_jobs: int | None = None, seeds: Sequence[int] | None = None,
+             executor: str = "local", ray_address: str | None = None,
+             on_done: Callable[[Job, Outcome, str], None] | None = None) -> FillReport:
+        """Train every missing job of the game (at most ``max_jobs``), keeping each as it finishes.
+
+        ``executor``: ``"local"`` (in this process) or ``"ray"`` (a local Ray
+        instance, or the cluster at ``ray_address``; only this process writes
+        the cache). ``on_done(job, outcome, how)`` is called per job with
+        ``how`` in {"trained", "cached", "waited"}.
+        """
+        if executor not in ("local", "ray"):
+            raise ValueError(f"executor={executor!r} is unknown: allowed local, ray")
+        if max_jobs is not None and max_jobs < 0:
+            raise ValueError(f"max_jobs={max_jobs} is out of range: allowed ≥ 0")
+        start = time.perf_counter()
+        jobs = self.jobs(seeds=seeds)
+        report = FillReport([], [], [], [], 0.0)
+        todo = []
+        for job in jobs:
+            found = self.cached(job)
+            if found is not None:
+                report.cached.append(job)
+                if on_done:
+                    on_done(job, found, "cached")
+            else:
+                todo.append(job)
+        if max_jobs is not None:
+            report.remaining = todo[max_jobs:]
+            todo = todo[:max_jobs]
+        if executor == "ray":
+            from .executors import run_with_ray
+
+            run_with_ray(self, todo, report, ray_address=ray_address, on_done=on_done)
+        else:
+            self._run_local(todo, report, on_done)
+        report.seconds = time.perf_counter() - start
+        return report
+
+    def _run_local(self, todo: list[Job], report: FillReport, on_done) -> None:
+        deferred = []
+        for job in self._bar(todo):
+            key = self.key(job)
+            if not self.cache.claim(key, self.worker):
+                deferred.append(job)  # another process trains it: come back once the rest is done
+                continue
+            try:
+                outcome = self.evaluate(job)
+            except BaseException:
+                self.cache.release(key, self.worker)
+                raise
+            self.cache.put(key, outcome, cell_key=self.cell_key(job), seed=job.seed,
+                           profile=self.profile(job.attacker, job.defender))
+            report.trained.append(job)
+            if on_done:
+                on_done(job, outcome, "trained")
+        for job in deferred:
+            outcome = self.run(job)
+            report.waited.append(job)
+            if on_done:
+                on_done(job, outcome, "waited")
+
+    def _bar(self, items: list) -> Iterable:
+        if not self.progress or not items:
+            return items
+        from tqdm.auto import tqdm
+
+        return tqdm(items, desc="cells", unit="cell", leave=False)
+
+    # ------------------------------------------------------------------ payoffs
+    def payoffs(self, profile: Hashable) -> Payoffs:
+        """The payoff-source protocol: ``profile = (attacker label, defender label)``.
+
+        The attacker payoff of a cell is, per seed, the weighted mean over the
+        attacker strategy's components of the collective attack success
+        (mean ① over attackers); the defender's is 1 minus it. Missing jobs
+        are trained when ``train`` is True, else ``MissingPayoff`` is raised.
+        """
+        try:
+            a_label, d_label = profile  # type: ignore[misc]
+            strategy = self.spec.attackers[a_label]
+            defender = self.spec.defenders[d_label]
+        except (TypeError, ValueError, KeyError):
+            raise MissingPayoff(profile, "not an (attacker, defender) pair of this game") from None
+        per_seed = []
+        for seed in self.spec.seeds:
+            value = 0.0
+            for weight, component in _components(strategy):
+                job = Job(component, defender, seed)
+                outcome = self.run(job) if self.train else self.cached(job)
+                if outcome is None:
+                    raise MissingPayoff(profile, f"no cached result for {job.describe()}")
+                value += weight * outcome.attacker_payoff
+            per_seed.append(value)
+        a = tuple(per_seed)
+        d = tuple(1.0 - v for v in per_seed)
+        return Payoffs(roles={"attacker": float(np.mean(a)), "defender": float(np.mean(d))},
+                       samples={"attacker": a, "defender": d}, seeds=tuple(self.spec.seeds))
+
+    def table(self) -> PayoffTable:
+        """The payoff table of the game from what is available (cached, or trained when ``train``)."""
+        return PayoffTable.from_source(list(self.spec.attackers), list(self.spec.defenders), self,
+                                       meta={"game": self.spec.name, "n_attackers": self.spec.n_attackers})
