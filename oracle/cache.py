@@ -384,7 +384,23 @@ class ResultCache:
             except OSError as e:
                 raise CacheError(f"cannot create the folder of the result cache {path}: {e}") from e
 
-        target, uri = (path.as_uri() + "?mode=ro", True) if self.readonly else (str(path), False)
+        if not self.readonly:
+            return self._connect(str(path), uri=False)
+        try:
+            return self._connect(path.as_uri() + "?mode=ro", uri=True)
+        except CacheError as first:
+            if not isinstance(first.__cause__, sqlite3.OperationalError):
+                raise
+            # A WAL file in a folder we cannot write to: SQLite cannot create the
+            # shared-memory file, so read it as immutable (nobody can write there).
+            try:
+                conn = self._connect(path.as_uri() + "?mode=ro&immutable=1", uri=True)
+            except CacheError:
+                raise first from first.__cause__
+            log.info("%s: opened as immutable (its folder is not writable)", path)
+            return conn
+
+    def _connect(self, target: str, *, uri: bool) -> sqlite3.Connection:
         try:
             conn = sqlite3.connect(target, uri=uri, timeout=self.timeout, isolation_level=None,
                                    check_same_thread=False)
@@ -474,10 +490,11 @@ class ResultCache:
                 return CacheError(f"the result cache {self.path} stayed locked by another process for "
                                   f"{self.timeout:g} s while {what}; try again, or raise the timeout")
             if "readonly" in low or "read-only" in low or "unable to open" in low or "disk i/o" in low:
-                return CacheError(f"cannot use the result cache {self.path} for {what}: {message} "
-                                  f"(the file and its folder must be writable; open with readonly=True to only read)")
+                hint = ("the file must be readable" if self.readonly else
+                        "the file and its folder must be writable; open with readonly=True to only read")
+                return CacheError(f"cannot use the result cache {self.path} for {what}: {message} ({hint})")
             return CacheError(f"the result cache {self.path}: {what} failed: {message}")
-        if isinstance(e, (sqlite3.DatabaseError)) and not isinstance(e, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)):
+        if isinstance(e, sqlite3.DatabaseError) and not isinstance(e, (sqlite3.IntegrityError, sqlite3.ProgrammingError)):
             return CacheError(f"{self.path} is not a backfire result cache: {message}")
         return CacheError(f"the result cache {self.path}: {what} failed: {message}")
 
@@ -504,7 +521,7 @@ class ResultCache:
                 except sqlite3.Error:
                     pass
                 raise
-            conn.execute("COMMIT") if False else None
+            conn.execute("COMMIT")
 
     def close(self) -> None:
         """Close this process's connections. The object cannot be used afterwards."""

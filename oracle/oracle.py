@@ -113,7 +113,7 @@ class PayoffOracle:
         worker: str | None = None,
     ):
         self.spec = spec
-        self.cache = cache if cache is not None else ResultCache()
+        self._cache = cache
         self.device = device
         self.data_dir = data_dir
         self.train = train
@@ -125,6 +125,13 @@ class PayoffOracle:
                 f"defense(s) {', '.join(unsupported)} not implemented in the oracle yet "
                 f"(implemented: {', '.join(IMPLEMENTED_DEFENSES)})"
             )
+
+    @property
+    def cache(self) -> ResultCache:
+        """The result cache (opened on first use: workers that only train never open it)."""
+        if self._cache is None:
+            self._cache = ResultCache()
+        return self._cache
 
     # ------------------------------------------------------------------ environment
     @cached_property

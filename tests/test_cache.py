@@ -7,6 +7,7 @@ import json
 import math
 import multiprocessing as mp
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -14,7 +15,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -592,16 +592,55 @@ def test_unwritable_location(tmp_path):
         ResultCache(blocker / "r.sqlite")
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores folder permissions")
-def test_read_only_folder(tmp_path):
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    folder.chmod(0o555)
+_READ_ONLY_FOLDER_CHECK = """
+import sys
+from oracle.cache import CacheError, ResultCache
+folder = sys.argv[1]
+for name in ("r.sqlite", "new.sqlite"):
     try:
-        with pytest.raises(CacheError, match=r"ro/r\.sqlite"):
-            ResultCache(folder / "r.sqlite")
+        ResultCache(folder + "/" + name)
+    except CacheError as e:
+        print("refused:", e)
+    else:
+        print("opened for writing:", name)
+with ResultCache(folder + "/r.sqlite", readonly=True) as ro:
+    print("read-only:", len(ro), ro.get("k") is not None)
+"""
+
+
+def _as_nobody() -> list[str] | None:
+    """How to run a command without write permission where root would have it."""
+    if os.name != "posix":
+        return None
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"] if setpriv else None
+
+
+@pytest.mark.skipif(_as_nobody() is None, reason="needs POSIX permissions (and setpriv when run as root)")
+def test_read_only_folder():
+    base = Path(tempfile.mkdtemp(prefix="backfire-ro-"))  # not under pytest's 0700 folder
+    folder = base / "ro"
+    try:
+        folder.mkdir()
+        with ResultCache(folder / "r.sqlite") as cache:
+            cache.put("k", make_outcome(1), cell_key="c", seed=1, profile={})
+        base.chmod(0o755)
+        (folder / "r.sqlite").chmod(0o444)
+        folder.chmod(0o555)
+        run = subprocess.run([*_as_nobody(), sys.executable, "-c", _READ_ONLY_FOLDER_CHECK, str(folder)],
+                             capture_output=True, text=True, timeout=60,
+                             cwd=str(Path(__file__).resolve().parents[1]))
+        assert run.returncode == 0, run.stderr
+        lines = run.stdout.splitlines()
+        assert lines[0].startswith(f"refused: cannot use the result cache {folder}/r.sqlite")
+        assert "readonly=True" in lines[0]
+        assert lines[1].startswith(f"refused: cannot use the result cache {folder}/new.sqlite")
+        assert lines[2] == "read-only: 1 True"
     finally:
         folder.chmod(0o755)
+        shutil.rmtree(base)
 
 
 def test_readonly_mode(tmp_path):
