@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     fill.add_argument("--ray-address", default=None, help="address of an existing Ray cluster (default: start a local one)")
     fill.add_argument("--max-cells", type=int, default=None, metavar="K", help="train at most K jobs, then stop")
     fill.add_argument("--quiet", action="store_true", help="no progress bar, no per-job lines")
+    fill.add_argument("--json", action="store_true", help="quiet, then print one JSON line: jobs trained, cached, waited for, left")
 
     status = sub.add_parser("status", help="which cells of a game spec are cached, with how many seeds",
                             description="Show which cells of a game spec have cached results and which are missing.")
@@ -143,6 +144,7 @@ def _table_from_cache(args: argparse.Namespace):
 def _fill(args: argparse.Namespace) -> int:
     if args.max_cells is not None and args.max_cells < 0:
         raise UsageError(f"backfire: --max-cells={args.max_cells} is out of range: allowed ≥ 0")
+    args.quiet = args.quiet or args.json
     oracle = _oracle(args, train=True)
     spec = oracle.spec
     quiet = args.quiet
@@ -163,6 +165,9 @@ def _fill(args: argparse.Namespace) -> int:
         print(f"game {spec.name!r}: {len(spec.attackers)} attacker × {len(spec.defenders)} defender strategies, "
               f"N = {spec.n_attackers}, seeds {list(spec.seeds)}; {total} job(s); cache {oracle.cache.path}", flush=True)
     report = oracle.fill(max_jobs=args.max_cells, executor=args.executor, ray_address=args.ray_address, on_done=on_done)
+    if args.json:
+        counts = {k: len(getattr(report, k)) for k in ("trained", "cached", "waited", "remaining")}
+        print(json.dumps({**counts, "seconds": round(report.seconds, 3)}))
     if not quiet:
         print(f"trained {len(report.trained)}, from cache {len(report.cached)}, by another process {len(report.waited)}, "
               f"left {len(report.remaining)}; {report.seconds:.1f} s", flush=True)

@@ -24,8 +24,9 @@ from .outcome import Outcome
 __all__ = ["run_with_ray", "evaluate_job"]
 
 
-def evaluate_job(spec_toml: str, attacker: dict[str, Any], defender: dict[str, Any], seed: int,
-                 device: str | None, data_dir: str | None, threads: int | None) -> str:
+def evaluate_job(spec_toml: str, attacker: dict[str, Any] | None, defender: dict[str, Any], seed: int,
+                 device: str | None, data_dir: str | None, threads: int | None,
+                 population: list | None = None) -> str:
     """Train and measure one job from plain data (what a Ray task runs); the Outcome as JSON."""
     import tomllib
 
@@ -40,7 +41,9 @@ def evaluate_job(spec_toml: str, attacker: dict[str, Any], defender: dict[str, A
         torch.set_num_threads(threads)
     spec = spec_from_dict(tomllib.loads(spec_toml), where="<ray task>")
     oracle = PayoffOracle(spec, device=device, data_dir=data_dir, train=True, progress=False)
-    job = Job(AttackerStrategy.from_dict(attacker), DefenderStrategy.from_dict(defender), seed)
+    pop = tuple((AttackerStrategy.from_dict(d), int(c)) for d, c in (population or ()))
+    job = Job(None if attacker is None else AttackerStrategy.from_dict(attacker), DefenderStrategy.from_dict(defender),
+              seed, pop)
     return oracle.evaluate(job).to_json()
 
 
@@ -77,8 +80,9 @@ def run_with_ray(oracle, todo: list, report, *, ray_address: str | None = None,
             if not oracle.cache.claim(key, oracle.worker):
                 deferred.append(job)
                 continue
-            ref = task.remote(spec_toml, job.attacker.to_dict(), job.defender.to_dict(), job.seed,
-                              device, data_dir, threads)
+            ref = task.remote(spec_toml, None if job.attacker is None else job.attacker.to_dict(),
+                              job.defender.to_dict(), job.seed, device, data_dir, threads,
+                              [[s.to_dict(), c] for s, c in job.population])
             pending[ref] = job
         try:
             while pending:
@@ -86,7 +90,7 @@ def run_with_ray(oracle, todo: list, report, *, ray_address: str | None = None,
                 job = pending.pop(ref)
                 outcome = Outcome.from_json(ray.get(ref))
                 oracle.cache.put(oracle.key(job), outcome, cell_key=oracle.cell_key(job), seed=job.seed,
-                                 profile=oracle.profile(job.attacker, job.defender))
+                                 profile=oracle.profile(job))
                 report.trained.append(job)
                 if on_done:
                     on_done(job, outcome, "trained")

@@ -39,7 +39,7 @@ from .cache import ResultCache, content_key
 from .outcome import Outcome
 from .spec import GameSpec
 
-__all__ = ["ORACLE_VERSION", "Job", "PayoffOracle", "FillReport", "IMPLEMENTED_DEFENSES"]
+__all__ = ["ORACLE_VERSION", "Job", "PayoffOracle", "FillReport", "IMPLEMENTED_DEFENSES", "SymmetricSource"]
 
 log = logging.getLogger("backfire.oracle")
 
@@ -52,14 +52,31 @@ IMPLEMENTED_DEFENSES = ("none",)
 
 @dataclass(frozen=True)
 class Job:
-    """One training run: a pure attacker strategy × a defender strategy × a seed."""
+    """One training run: a pure attacker strategy × a defender strategy × a seed.
 
-    attacker: AttackerStrategy
+    ``population`` makes it a *count profile* of a role-symmetric game
+    instead: ``((strategy, count), ...)`` with counts summing to N; the first
+    ``count_1`` attackers (by index) play the first strategy, and so on, each
+    taking its action from its strategy's expansion at its own index.
+    """
+
+    attacker: AttackerStrategy | None
     defender: DefenderStrategy
     seed: int
+    population: tuple[tuple[AttackerStrategy, int], ...] = ()
 
     def describe(self) -> str:
-        return f"{self.attacker.name} × {self.defender.label}, seed {self.seed}"
+        who = self.attacker.name if self.attacker is not None else " + ".join(f"{c}×{s.name}" for s, c in self.population)
+        return f"{who} × {self.defender.label}, seed {self.seed}"
+
+    def actions(self, n: int, num_classes: int) -> tuple:
+        if self.attacker is not None:
+            return self.attacker.expand(n, num_classes)
+        out, start = [], 0
+        for strategy, count in self.population:
+            out.extend(strategy.expand(n, num_classes)[start:start + count])
+            start += count
+        return tuple(out)
 
 
 @dataclass
@@ -162,25 +179,29 @@ class PayoffOracle:
         return {**self.spec.environment.to_dict(), "dataset_fingerprint": self.dataset.fingerprint()}
 
     # ------------------------------------------------------------------ keys
-    def profile(self, attacker: AttackerStrategy, defender: DefenderStrategy) -> dict[str, Any]:
+    def profile(self, job: Job) -> dict[str, Any]:
         """The description of a job without its seed: everything that changes the result."""
-        d = defender.to_dict()
+        d = job.defender.to_dict()
         d.pop("name", None)
-        return {
+        out = {
             "oracle_version": ORACLE_VERSION,
             "environment": self.environment_key_data,
             "preset": self.preset,
             "n_attackers": self.spec.n_attackers,
             "n_max": self.spec.n_max,
-            "attacker": attacker.key_data(),
             "defender": d,
         }
+        if job.attacker is not None:
+            out["attacker"] = job.attacker.key_data()
+        else:
+            out["population"] = [[count, s.key_data()] for s, count in job.population]
+        return out
 
     def cell_key(self, job: Job) -> str:
-        return content_key(self.profile(job.attacker, job.defender))
+        return content_key(self.profile(job))
 
     def key(self, job: Job) -> str:
-        return content_key(self.profile(job.attacker, job.defender), job.seed)
+        return content_key(self.profile(job), job.seed)
 
     # ------------------------------------------------------------------ jobs
     def jobs(self, attackers: Iterable[str] | None = None, defenders: Iterable[str] | None = None,
@@ -213,7 +234,7 @@ class PayoffOracle:
         env, spec = self.spec.environment, self.spec
         ds = self.dataset
         t0 = time.perf_counter()
-        actions = job.attacker.expand(spec.n_attackers, ds.num_classes)
+        actions = job.actions(spec.n_attackers, ds.num_classes)
         joint = build_joint_dataset(ds, actions, n_max=spec.n_max, v_d=env.v_d, seed=job.seed,
                                     test_fraction=env.test_fraction)
         t1 = time.perf_counter()
@@ -273,7 +294,7 @@ class PayoffOracle:
             self.cache.release(key, self.worker)
             raise
         self.cache.put(key, outcome, cell_key=self.cell_key(job), seed=job.seed,
-                       profile=self.profile(job.attacker, job.defender))
+                       profile=self.profile(job))
         return outcome
 
     # ------------------------------------------------------------------ filling
@@ -328,7 +349,7 @@ class PayoffOracle:
                 self.cache.release(key, self.worker)
                 raise
             self.cache.put(key, outcome, cell_key=self.cell_key(job), seed=job.seed,
-                           profile=self.profile(job.attacker, job.defender))
+                           profile=self.profile(job))
             report.trained.append(job)
             if on_done:
                 on_done(job, outcome, "trained")
@@ -379,3 +400,59 @@ class PayoffOracle:
         """The payoff table of the game from what is available (cached, or trained when ``train``)."""
         return PayoffTable.from_source(list(self.spec.attackers), list(self.spec.defenders), self,
                                        meta={"game": self.spec.name, "n_attackers": self.spec.n_attackers})
+
+
+class SymmetricSource:
+    """The oracle as a payoff source for a role-symmetric game (:class:`gametheory.RoleSymmetricGame`).
+
+    ``strategies``: labels of pure attacker strategies of the spec (the
+    game's K strategies); the spec's N is the game's number of attackers. A
+    profile ``(counts, defender label)`` is one count-profile job per seed;
+    the payoff of attacker strategy k is the mean attack success of the
+    attackers playing it, averaged over seeds, and the defender's is 1 minus
+    the mean over all attackers. With ``train=False`` only cached profiles
+    are served (``MissingPayoff`` otherwise), so a DPR-reduced game can list
+    exactly the full-game profiles it needs (``dpr_required_profiles``) and
+    have only those trained.
+    """
+
+    def __init__(self, oracle: PayoffOracle, strategies: Sequence[str], train: bool | None = None):
+        self.oracle = oracle
+        self.labels = tuple(strategies)
+        for label in self.labels:
+            s = oracle.spec.attackers.get(label)
+            if not isinstance(s, AttackerStrategy):
+                raise ValueError(f"attacker strategy {label!r}: a role-symmetric game needs pure strategies of the spec "
+                                 f"(known: {', '.join(oracle.spec.attackers)})")
+        self.train = oracle.train if train is None else train
+
+    def job(self, counts: Sequence[int], defender: str, seed: int) -> Job:
+        counts = tuple(int(c) for c in counts)
+        if len(counts) != len(self.labels) or sum(counts) != self.oracle.spec.n_attackers or min(counts) < 0:
+            raise ValueError(f"counts={counts} must be {len(self.labels)} non-negative counts summing to "
+                             f"N={self.oracle.spec.n_attackers}")
+        population = tuple((self.oracle.spec.attackers[l], c) for l, c in zip(self.labels, counts) if c > 0)
+        if len(population) == 1:
+            return Job(population[0][0], self.oracle.spec.defenders[defender], seed)
+        return Job(None, self.oracle.spec.defenders[defender], seed, population)
+
+    def payoffs(self, profile: Hashable) -> Payoffs:
+        try:
+            counts, defender = profile  # type: ignore[misc]
+            jobs = [self.job(counts, defender, seed) for seed in self.oracle.spec.seeds]
+        except (TypeError, ValueError, KeyError) as exc:
+            raise MissingPayoff(profile, f"not a profile of this game ({exc})") from None
+        per_role: dict[str, list[float]] = {}
+        for job in jobs:
+            outcome = self.oracle.run(job) if self.train else self.oracle.cached(job)
+            if outcome is None:
+                raise MissingPayoff(profile, f"no cached result for {job.describe()}")
+            asr = np.asarray(outcome.asr)
+            start = 0
+            for label, count in zip(self.labels, counts):
+                if count > 0:
+                    per_role.setdefault(label, []).append(float(np.nanmean(asr[start:start + count])))
+                start += count
+            per_role.setdefault("defender", []).append(1.0 - float(np.nanmean(asr)))
+        return Payoffs(roles={r: float(np.mean(v)) for r, v in per_role.items()},
+                       samples={r: tuple(v) for r, v in per_role.items()}, seeds=tuple(self.oracle.spec.seeds))

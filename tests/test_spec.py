@@ -1,0 +1,93 @@
+"""Game spec files: parsing, validation messages, round trip, and keys."""
+
+import pytest
+
+from oracle.spec import Environment, GameSpec, SpecError, load_spec, spec_from_dict, spec_to_toml
+from strategies import AttackerStrategy, DefenderStrategy, MixedAttackerStrategy
+
+QUICKSTART = "examples/games/quickstart.toml"
+
+
+def test_quickstart_spec_reads():
+    spec = load_spec(QUICKSTART)
+    assert spec.n_attackers == 5 and spec.seeds == (3407,)
+    assert list(spec.attackers) == ["independent labels", "all on label 4"]
+    assert list(spec.defenders) == ["SmallCNN", "LeNet"]
+    assert spec.environment.dataset == "mnist" and spec.environment.n_images == 6000
+    targets = [a.target for a in spec.attackers["all on label 4"].expand(5, 10)]
+    assert targets == [4] * 5
+
+
+def test_round_trip_and_key(tmp_path):
+    spec = load_spec(QUICKSTART)
+    path = tmp_path / "again.toml"
+    path.write_text(spec_to_toml(spec))
+    again = load_spec(path)
+    assert again.key() == spec.key()
+    assert again.attackers == spec.attackers and again.defenders == spec.defenders
+    assert spec.with_seeds([1, 2]).key() == spec.key()  # seeds are not part of the game's identity
+
+
+def test_mixed_attacker_strategy_in_spec():
+    data = {
+        "game": {"n_attackers": 5},
+        "attackers": [{
+            "name": "Random triggers",
+            "components": [
+                {"weight": 1, "strategy": AttackerStrategy.fixed_labels((0, 2, 4, 6, 8)).to_dict()},
+                {"weight": 1, "strategy": AttackerStrategy.coordinate_label(4, 1.0).to_dict()},
+            ],
+        }],
+        "defenders": [{"architecture": "smallcnn", "defense": "none"}],
+    }
+    spec = spec_from_dict(data)
+    mixed = spec.attackers["Random triggers"]
+    assert isinstance(mixed, MixedAttackerStrategy) and mixed.weights == (0.5, 0.5)
+    assert list(spec.defenders) == ["smallcnn/none"]
+
+
+BAD = [
+    ({"game": {"n_attackers": 5}, "environment": {"dataset": "imagenet"}}, r"\[environment\]: dataset='imagenet' is unknown: allowed cifar10"),
+    ({"game": {"n_attackers": 5}, "environment": {"v_d": 1.5}}, r"v_d=1.5 is out of range: allowed \[0, 1\)"),
+    ({"game": {"n_attackers": 5}, "environment": {"preset": "turbo"}}, "preset='turbo' is unknown: allowed paper, fast, tiny"),
+    ({"game": {"n_attackers": 5}, "environment": {"colour": 1}}, "unknown field\\(s\\) colour"),
+    ({"game": {}}, r"\[game\]: n_attackers is missing"),
+    ({"game": {"n_attackers": 0}, "attackers": [{"name": "a"}], "defenders": [{}]}, "n_attackers=0 is out of range"),
+    ({"game": {"n_attackers": 6}, "environment": {"n_max": 5}}, "exceeds environment.n_max=5"),
+    ({"game": {"n_attackers": 5}, "attackers": [{"name": "a", "eps": 2}]}, r"\[\[attackers\]\] #1: .*eps"),
+    ({"game": {"n_attackers": 5}, "attackers": [{"name": "a"}], "defenders": [{"architecture": "resnet18", "defense": "magic"}]},
+     r"\[\[defenders\]\] #1: unknown defense 'magic': known defenses are none, cutmix"),
+    ({"game": {"n_attackers": 5}, "attackers": [{"name": "a"}, {"name": "a"}]}, "name 'a' is used twice"),
+    ({"game": {"n_attackers": 5, "seeds": [1, 1]}, "attackers": [{"name": "a"}], "defenders": [{}]}, "distinct"),
+    ({"game": {"n_attackers": 5}, "players": []}, "unknown table\\(s\\) players"),
+]
+
+
+@pytest.mark.parametrize("data,message", BAD)
+def test_bad_specs_name_the_place(data, message):
+    with pytest.raises(SpecError, match=message):
+        spec_from_dict(data, where="g.toml")
+
+
+def test_bad_toml_and_missing_file(tmp_path):
+    p = tmp_path / "broken.toml"
+    p.write_text("[game\nn_attackers = 5\n")
+    with pytest.raises(SpecError, match="broken.toml: invalid TOML"):
+        load_spec(p)
+    with pytest.raises(SpecError, match="no such file"):
+        load_spec(tmp_path / "none.toml")
+
+
+def test_python_api_builds_the_same_spec():
+    spec = GameSpec(
+        name="quickstart",
+        environment=Environment(dataset="mnist", n_images=6000, v_d=0.5, n_max=5, preset="tiny"),
+        n_attackers=5,
+        attackers={
+            "independent labels": AttackerStrategy(name="independent labels", eps=0.55, p=0.55),
+            "all on label 4": AttackerStrategy.coordinate_label(4, 1.0, name="all on label 4"),
+        },
+        defenders={"SmallCNN": DefenderStrategy("smallcnn", "none", name="SmallCNN"),
+                   "LeNet": DefenderStrategy("lenet", "none", name="LeNet")},
+    )
+    assert spec.key() == load_spec(QUICKSTART).key()
