@@ -17,6 +17,8 @@ install: $(BIN)/.backfire-installed
 
 demo: install
 	$(BIN)/backfire solve examples/payoffs/table6.csv
+	$(BIN)/backfire fill examples/games/quickstart.toml
+	$(BIN)/backfire solve examples/games/quickstart.toml
 
 test: install
 	$(BIN)/python -m pytest -q

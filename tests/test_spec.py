@@ -10,12 +10,12 @@ QUICKSTART = "examples/games/quickstart.toml"
 
 def test_quickstart_spec_reads():
     spec = load_spec(QUICKSTART)
-    assert spec.n_attackers == 5 and spec.seeds == (3407,)
+    assert spec.n_attackers == 20 and spec.seeds == (3407,)
     assert list(spec.attackers) == ["independent labels", "all on label 4"]
     assert list(spec.defenders) == ["SmallCNN", "LeNet"]
-    assert spec.environment.dataset == "mnist" and spec.environment.n_images == 6000
-    targets = [a.target for a in spec.attackers["all on label 4"].expand(5, 10)]
-    assert targets == [4] * 5
+    assert spec.environment.dataset == "mnist" and spec.environment.n_images == 3000
+    targets = [a.target for a in spec.attackers["all on label 4"].expand(20, 10)]
+    assert targets == [4] * 20
 
 
 def test_round_trip_and_key(tmp_path):
@@ -81,8 +81,8 @@ def test_bad_toml_and_missing_file(tmp_path):
 def test_python_api_builds_the_same_spec():
     spec = GameSpec(
         name="quickstart",
-        environment=Environment(dataset="mnist", n_images=6000, v_d=0.5, n_max=5, preset="tiny"),
-        n_attackers=5,
+        environment=Environment(dataset="mnist", n_images=3000, v_d=0.5, n_max=20, preset="tiny"),
+        n_attackers=20,
         attackers={
             "independent labels": AttackerStrategy(name="independent labels", eps=0.55, p=0.55),
             "all on label 4": AttackerStrategy.coordinate_label(4, 1.0, name="all on label 4"),
