@@ -353,7 +353,7 @@ def _one_sided(A, B, tol) -> list[tuple[np.ndarray, np.ndarray]]:
 
 # --------------------------------------------------------------------------- Lemke–Howson
 #: Lemke–Howson pivots allowed per starting label before that path is abandoned.
-MAX_PIVOTS = 20_000
+MAX_PIVOTS = 5_000
 
 
 def _lemke_howson_path(An: np.ndarray, Bn: np.ndarray, label: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -370,7 +370,10 @@ def _lemke_howson_path(An: np.ndarray, Bn: np.ndarray, label: int) -> tuple[np.n
     full = col_tableau.labels
     entering = label
     for _ in range(MAX_PIVOTS):
-        entering = next(tableaux).pivot_and_drop_label(entering)
+        tableau = next(tableaux)
+        entering = tableau.pivot_and_drop_label(entering)
+        if not np.isfinite(tableau._tableau).all():  # nashpy's tableau overflowed: this path is lost
+            return None
         if col_tableau.non_basic_variables | row_tableau.non_basic_variables == full:
             return (
                 row_tableau.to_strategy(col_tableau.non_basic_variables),
@@ -399,6 +402,9 @@ def lemke_howson(A, B, tol: float = DEFAULT_TOL) -> list[tuple[np.ndarray, np.nd
     """Lemke–Howson [NRTV07, Alg. 3.6] from every initial dropped label (m + n runs),
     with lexicographic pivoting for degenerate games, deduplicated and
     regret-checked. Finds at least one equilibrium; not necessarily all.
+    nashpy's tableaux keep growing during integer pivoting, so on larger
+    games (about 20 × 20 and up) some paths overflow; they are abandoned
+    (and, where none succeeds, another method takes over).
     """
     A, B = _as_game(A, B)
     if min(A.shape) == 1:

@@ -37,6 +37,7 @@ from strategies import AttackerStrategy, DefenderStrategy, MixedAttackerStrategy
 
 from .cache import ResultCache, content_key
 from .outcome import Outcome
+from .presets import TRAINER_VERSION
 from .spec import GameSpec
 
 __all__ = ["ORACLE_VERSION", "Job", "PayoffOracle", "FillReport", "IMPLEMENTED_DEFENSES", "SymmetricSource"]
@@ -187,6 +188,7 @@ class PayoffOracle:
             "oracle_version": ORACLE_VERSION,
             "environment": self.environment_key_data,
             "preset": self.preset,
+            "trainer_version": TRAINER_VERSION,
             "n_attackers": self.spec.n_attackers,
             "n_max": self.spec.n_max,
             "defender": d,

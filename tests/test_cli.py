@@ -55,7 +55,9 @@ BAD = [
     (["solve", TABLE6, "--method", "magic"], "invalid choice: 'magic'"),
     (["solve", TABLE6, "--tol", "-1"], "--tol=-1.0 is out of range"),
     (["solve", TABLE6, "--bootstrap", "5"], "--bootstrap needs per-seed samples"),
-    (["solve", "examples/games/whatever.toml"], "game spec files"),
+    (["solve", "examples/games/whatever.toml"], "whatever.toml: no such file"),
+    (["fill", "examples/games/quickstart.toml", "--max-cells", "-1"], "--max-cells=-1 is out of range"),
+    (["status", "nope.toml"], "nope.toml: no such file"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     ([], "required: command"),
 ]

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gametheory import NormalFormGame, RoleSymmetricGame
+from gametheory import RoleSymmetricGame
 from oracle.cache import ResultCache
 from oracle.cli import main
 from oracle.oracle import PayoffOracle, SymmetricSource
