@@ -89,8 +89,7 @@ def run_with_ray(oracle, todo: list, report, *, ray_address: str | None = None,
                 (ref,), _ = ray.wait(list(pending), num_returns=1)
                 job = pending.pop(ref)
                 outcome = Outcome.from_json(ray.get(ref))
-                oracle.cache.put(oracle.key(job), outcome, cell_key=oracle.cell_key(job), seed=job.seed,
-                                 profile=oracle.profile(job))
+                oracle.store(job, outcome)
                 report.trained.append(job)
                 if on_done:
                     on_done(job, outcome, "trained")

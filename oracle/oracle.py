@@ -290,14 +290,21 @@ class PayoffOracle:
                 return found
             if not self.cache.claim(key, self.worker):  # pragma: no cover - the other process died and kept its lease
                 raise RuntimeError(f"{job.describe()}: another process holds the claim and did not finish")
+        return self._train_claimed(job)
+
+    def _train_claimed(self, job: Job) -> Outcome:
+        """Train a job this worker has claimed and store it; the claim is released if training fails."""
         try:
             outcome = self.evaluate(job)
         except BaseException:
-            self.cache.release(key, self.worker)
+            self.cache.release(self.key(job), self.worker)
             raise
-        self.cache.put(key, outcome, cell_key=self.cell_key(job), seed=job.seed,
-                       profile=self.profile(job))
+        self.store(job, outcome)
         return outcome
+
+    def store(self, job: Job, outcome: Outcome) -> None:
+        """Write a job's outcome to the cache (one transaction; drops the claim)."""
+        self.cache.put(self.key(job), outcome, cell_key=self.cell_key(job), seed=job.seed, profile=self.profile(job))
 
     # ------------------------------------------------------------------ filling
     def fill(self, *, max_jobs: int | None = None, seeds: Sequence[int] | None = None,
@@ -341,17 +348,10 @@ class PayoffOracle:
     def _run_local(self, todo: list[Job], report: FillReport, on_done) -> None:
         deferred = []
         for job in self._bar(todo):
-            key = self.key(job)
-            if not self.cache.claim(key, self.worker):
+            if not self.cache.claim(self.key(job), self.worker):
                 deferred.append(job)  # another process trains it: come back once the rest is done
                 continue
-            try:
-                outcome = self.evaluate(job)
-            except BaseException:
-                self.cache.release(key, self.worker)
-                raise
-            self.cache.put(key, outcome, cell_key=self.cell_key(job), seed=job.seed,
-                           profile=self.profile(job))
+            outcome = self._train_claimed(job)
             report.trained.append(job)
             if on_done:
                 on_done(job, outcome, "trained")

@@ -323,3 +323,9 @@ def test_normalization_constants() -> None:
         assert 0 < mean[0] < 1 and 0 < std[0] < 1
     with pytest.raises(ValueError, match="svhn"):
         normalization("svhn")
+
+
+def test_zoo_matches_the_strategies_registry():
+    from strategies import ARCHITECTURES
+
+    assert set(MODEL_NAMES) == set(ARCHITECTURES)
