@@ -593,7 +593,8 @@ def _auto(A, B, tol) -> list[tuple[np.ndarray, np.ndarray]]:
         return _lp_equilibria(A, B, tol)
     if sum(A.shape) <= AUTO_VERTEX_LIMIT:
         return vertex_enumeration(A, B, tol)
-    return lemke_howson(A, B, tol)
+    # Large games: Lemke–Howson finds some equilibria; every pure one is cheap to add.
+    return _finish(A, B, [*lemke_howson(A, B, tol), *pure_equilibria(A, B, tol)], tol)
 
 
 METHODS: dict[str, Callable] = {
@@ -606,7 +607,8 @@ METHODS: dict[str, Callable] = {
 }
 """Equilibrium methods by name. ``auto``: constant-sum → LP with every optimal
 strategy; at most ``AUTO_VERTEX_LIMIT`` strategies in all → vertex
-enumeration (all extreme equilibria); larger → Lemke–Howson from every label."""
+enumeration (all extreme equilibria); larger → Lemke–Howson from every label
+plus every pure equilibrium (not necessarily all mixed ones)."""
 
 
 def solve(A, B, method: str = "auto", tol: float = DEFAULT_TOL) -> list[tuple[np.ndarray, np.ndarray]]:
