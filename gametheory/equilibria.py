@@ -528,7 +528,9 @@ def _optimal_set(M: np.ndarray, value: float, tol: float, x0: np.ndarray) -> tup
         lhs[k, :k] = 1.0
         rhs = np.zeros(k + 1)
         rhs[k] = 1.0
-        if abs(np.linalg.det(lhs)) < 1e-12:
+        with np.errstate(all="ignore"):  # singular bases are skipped, not errors
+            singular = not abs(np.linalg.det(lhs)) >= 1e-12
+        if singular:
             continue
         z = np.linalg.solve(lhs, rhs)
         x = np.zeros(m)
