@@ -191,17 +191,21 @@ def _status(args: argparse.Namespace) -> int:
     print(f"game {spec.name!r}: N = {spec.n_attackers}, seeds {list(spec.seeds)}; cache {oracle.cache.path}")
     rows = []
     n_missing = 0
+    header = ("attacker", "defender", "seeds cached", "jobs cached", "state")
     for a_label in spec.attackers:
         for d_label in spec.defenders:
             jobs = oracle.jobs([a_label], [d_label])
-            have = sum(1 for j in jobs if oracle.key(j) in oracle.cache)
-            n_missing += len(jobs) - have
-            state = "complete" if have == len(jobs) else ("missing" if have == 0 else "partial")
-            rows.append((a_label, d_label, f"{have}/{len(jobs)} jobs", state))
-    widths = [max(len(r[k]) for r in rows + [("attacker", "defender", "cached", "state")]) for k in range(4)]
-    for r in [("attacker", "defender", "cached", "state")] + rows:
+            cached = {oracle.key(j) for j in jobs if oracle.key(j) in oracle.cache}
+            n_missing += len(jobs) - len(cached)
+            seeds_done = [s for s in spec.seeds
+                          if all(oracle.key(j) in cached for j in oracle.jobs([a_label], [d_label], seeds=[s]))]
+            state = "complete" if len(cached) == len(jobs) else ("missing" if not cached else "partial")
+            rows.append((a_label, d_label, f"{len(seeds_done)}/{len(spec.seeds)}", f"{len(cached)}/{len(jobs)}", state))
+    widths = [max(len(r[k]) for r in rows + [header]) for k in range(len(header))]
+    for r in [header] + rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
-    print(f"{n_missing} job(s) missing" + (f"; run 'backfire fill {args.spec}'" if n_missing else "; ready to solve"))
+    extra = (" --seeds " + " ".join(map(str, args.seeds)) if args.seeds else "") + (f" --cache {args.cache}" if args.cache else "")
+    print(f"{n_missing} job(s) missing" + (f"; run 'backfire fill {args.spec}{extra}'" if n_missing else "; ready to solve"))
     return 0
 
 
