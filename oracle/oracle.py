@@ -47,8 +47,7 @@ log = logging.getLogger("backfire.oracle")
 ORACLE_VERSION = "1"
 """Bumped whenever a change to the oracle changes what a job measures; part of every key."""
 
-IMPLEMENTED_DEFENSES = ("none",)
-"""Defenses the oracle can train with today (the others are issue 5)."""
+from .defenses import IMPLEMENTED as IMPLEMENTED_DEFENSES  # noqa: E402  (the defenses the oracle can train with)
 
 
 @dataclass(frozen=True)
@@ -229,6 +228,7 @@ class PayoffOracle:
     # ------------------------------------------------------------------ running one job
     def evaluate(self, job: Job) -> Outcome:
         """Train and measure one job (no cache involved)."""
+        from .defenses import batch_transform, training_set
         from .metrics import attacker_metrics
         from .poison import build_joint_dataset
         from .train import device_info, predict, train_victim
@@ -239,11 +239,14 @@ class PayoffOracle:
         actions = job.actions(spec.n_attackers, ds.num_classes)
         joint = build_joint_dataset(ds, actions, n_max=spec.n_max, v_d=env.v_d, seed=job.seed,
                                     test_fraction=env.test_fraction)
+        defense, params = job.defender.defense, dict(job.defender.params_map)
+        x_train, y_train = training_set(defense, params, joint.x_train, joint.y_train, joint.owner_train)
         t1 = time.perf_counter()
         victim = train_victim(
-            job.defender.architecture, joint.x_train, joint.y_train, joint.x_val, joint.y_val,
+            job.defender.architecture, x_train, y_train, joint.x_val, joint.y_val,
             num_classes=ds.num_classes, dataset=ds.name, preset=self._preset_object(), seed=job.seed,
             device=self.device, progress=self.progress,
+            extra_batch_transform=batch_transform(defense, params, ds.num_classes),
         )
         t2 = time.perf_counter()
         kw = dict(dataset=ds.name, device=victim.device)
@@ -268,6 +271,7 @@ class PayoffOracle:
                 "poisoned_train_per_attacker": [int(v) for v in np.asarray(summary.n_poisoned_train)],
                 "runtime_per_attacker": [int(v) for v in np.asarray(summary.n_runtime)],
                 "dataset": ds.description,
+                "training_inputs": int(len(y_train)),
             },
         )
 

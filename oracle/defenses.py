@@ -1,0 +1,100 @@
+"""The defender's defenses, implemented for the oracle (issue 5, first part: the augmentative ones).
+
+Every defense of :data:`strategies.DEFENSES` is either *augmentative* (it
+changes how the victim is trained) or *removal* (it inspects the trained
+victim's representations, flags training inputs, and the victim is retrained
+without them). Implemented here so far:
+
+* ``cutmix`` (augmentative): CutMix per batch (Yun et al., 2019; the paper
+  follows Borgnia et al., 2021), with torchvision's ``CutMix``. The paper uses
+  50% of the defender's data for augmentation: here a share
+  ``augment_fraction`` of every batch is mixed among itself (pairs and box
+  sizes drawn by torchvision from Beta(alpha, alpha)); the rest keeps its
+  labels.
+* ``adversarial-training`` (augmentative): backdoor adversarial training as
+  the paper implements it after Geiping et al. (2021): the defender takes a
+  share ``augment_fraction`` of its own clean training inputs, stamps a share
+  ``p`` of those with its own Random-BadNet triggers (``n_triggers`` different
+  ones, perturbation rate ``eps``; trigger k drawn with seed ``seed + k``,
+  each image with trigger ``k = i mod n_triggers``), and adds the triggered
+  copies *with their correct labels* to the training set, so that the victim
+  learns that a trigger-like pattern does not decide the class.
+
+Spectral signatures and activation clustering (removal) are not implemented
+yet; :data:`IMPLEMENTED` lists what is.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from strategies import apply_triggers, make_triggers
+from strategies.actions import AttackerAction
+
+from .allocation import DEFENDER
+
+__all__ = ["IMPLEMENTED", "adversarial_training_copies", "cutmix_transform", "training_set"]
+
+IMPLEMENTED = ("none", "cutmix", "adversarial-training")
+
+
+def adversarial_training_copies(x: np.ndarray, y: np.ndarray, owner: np.ndarray, params: Mapping[str, Any]
+                                ) -> tuple[np.ndarray, np.ndarray]:
+    """The defender's triggered copies (with clean labels) for backdoor adversarial training.
+
+    ``x``, ``y``, ``owner``: the victim's training inputs, labels and owners
+    (``DEFENDER`` marks the defender's own clean share). Returns ``(x_copies,
+    y_copies)``: ``round(p · round(augment_fraction · n_defender))`` of the
+    defender's inputs, chosen with ``numpy.random.default_rng(seed)``, each
+    stamped with one of the defender's ``n_triggers`` triggers; labels unchanged.
+    """
+    mine = np.flatnonzero(np.asarray(owner) == DEFENDER)
+    rng = np.random.default_rng(int(params["seed"]))
+    pool = rng.permutation(mine)[: int(round(params["augment_fraction"] * mine.size))]
+    chosen = np.sort(pool[: int(round(params["p"] * pool.size))])
+    n_triggers = int(params["n_triggers"])
+    seed0 = int(params["seed"])
+    actions = [AttackerAction(index=k, target=0, eps=float(params["eps"]), p=float(params["p"]),
+                              trigger=params["trigger"], trigger_seed=seed0 + k) for k in range(n_triggers)]
+    triggers = make_triggers(actions, x.shape[1:])
+    which = np.arange(chosen.size) % n_triggers
+    return apply_triggers(x[chosen], which, triggers), np.asarray(y)[chosen].copy()
+
+
+def training_set(defense: str, params: Mapping[str, Any], x: np.ndarray, y: np.ndarray, owner: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The victim's training set under ``defense`` (augmentative defenses that add inputs)."""
+    if defense == "adversarial-training":
+        xa, ya = adversarial_training_copies(x, y, owner, params)
+        return np.concatenate([x, xa]), np.concatenate([y, ya])
+    return x, y
+
+
+def cutmix_transform(params: Mapping[str, Any], num_classes: int) -> Callable:
+    """A per-batch transform for :func:`oracle.train.train_victim` applying torchvision's CutMix
+    to the first ``augment_fraction`` of each (already shuffled) batch; soft targets out."""
+    import torch
+    from torchvision.transforms import v2
+
+    cutmix = v2.CutMix(alpha=float(params["alpha"]), num_classes=num_classes)
+    fraction = float(params["augment_fraction"])
+
+    def transform(x: torch.Tensor, y: torch.Tensor, generator: torch.Generator):
+        k = int(round(fraction * x.shape[0]))
+        target = torch.nn.functional.one_hot(y, num_classes).to(x.dtype)
+        if k >= 2:
+            xm, tm = cutmix(x[:k], y[:k])
+            x = torch.cat([xm, x[k:]])
+            target = torch.cat([tm.to(x.dtype), target[k:]])
+        return x, target
+
+    return transform
+
+
+def batch_transform(defense: str, params: Mapping[str, Any], num_classes: int) -> Callable | None:
+    """The per-batch transform a defense needs during training, if any."""
+    if defense == "cutmix":
+        return cutmix_transform(params, num_classes)
+    return None

@@ -1,0 +1,87 @@
+"""Augmentative defenses: backdoor adversarial training adds the defender's own triggered copies
+with clean labels; CutMix mixes the specified share of every batch; both train through the oracle."""
+
+import numpy as np
+import pytest
+import torch
+
+from oracle.allocation import DEFENDER
+from oracle.cache import ResultCache
+from oracle.defenses import adversarial_training_copies, cutmix_transform, training_set
+from oracle.oracle import PayoffOracle
+from oracle.spec import Environment, GameSpec
+from strategies import AttackerStrategy, DefenderStrategy, make_triggers
+from strategies.actions import AttackerAction
+
+
+def _data(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 256, size=(n, 8, 8, 1), dtype=np.uint8)
+    y = rng.integers(0, 10, size=n)
+    owner = np.where(np.arange(n) < 120, DEFENDER, np.arange(n) % 3)
+    return x, y, owner
+
+
+def test_adversarial_training_copies_follow_the_spec():
+    x, y, owner = _data()
+    params = dict(DefenderStrategy("smallcnn", "adversarial-training").params_map)
+    assert (params["eps"], params["p"], params["n_triggers"], params["augment_fraction"]) == (0.4, 0.4, 20, 0.5)
+    xa, ya = adversarial_training_copies(x, y, owner, params)
+    assert len(xa) == round(0.4 * round(0.5 * 120)) == 24
+    # every copy is a defender input stamped with one of the defender's 20 triggers, label unchanged
+    triggers = make_triggers([AttackerAction(index=k, target=0, eps=0.4, p=0.4, trigger_seed=params["seed"] + k)
+                              for k in range(20)], (8, 8, 1))
+    defender_rows = np.flatnonzero(owner == DEFENDER)
+    for i, (img, label) in enumerate(zip(xa, ya)):
+        k = i % 20
+        z = triggers.masks[k].astype(bool)
+        match = [r for r in defender_rows if np.array_equal(x[r][~z], img[~z]) and y[r] == label]
+        assert match, f"copy {i} is not a triggered defender input with its clean label"
+        np.testing.assert_array_equal(img[z, 0], np.rint(triggers.patterns[k][z, 0]).astype(np.uint8))
+    xt, yt = training_set("adversarial-training", params, x, y, owner)
+    assert len(xt) == len(x) + 24 and np.array_equal(xt[: len(x)], x)
+    assert training_set("none", {}, x, y, owner)[0] is x
+
+
+def test_cutmix_mixes_the_given_share_of_each_batch():
+    torch.manual_seed(0)
+    params = dict(DefenderStrategy("smallcnn", "cutmix").params_map)
+    t = cutmix_transform(params, num_classes=10)
+    x = torch.randn(16, 1, 8, 8)
+    y = torch.arange(16) % 10
+    xm, target = t(x, y, torch.Generator().manual_seed(0))
+    assert xm.shape == x.shape and target.shape == (16, 10)
+    torch.testing.assert_close(target.sum(1), torch.ones(16))
+    # the second half is untouched, with one-hot labels
+    torch.testing.assert_close(xm[8:], x[8:])
+    torch.testing.assert_close(target[8:], torch.nn.functional.one_hot(y[8:], 10).float())
+    # the first half was mixed: some of those images changed and carry two labels
+    changed = ~torch.isclose(xm[:8], x[:8]).flatten(1).all(1)
+    assert changed.any()
+    assert ((target[:8] > 0).sum(1) <= 2).all()
+
+
+@pytest.mark.parametrize("defense", ["cutmix", "adversarial-training"])
+def test_oracle_trains_with_the_defense(tmp_path, defense):
+    spec = GameSpec(
+        name="defended", environment=Environment(dataset="digits", v_d=0.5, n_max=3, preset="tiny",
+                                                 preset_overrides={"max_epochs": 3, "lr": 0.05}),
+        n_attackers=3, attackers={"independent": AttackerStrategy.independent(eps=0.55, p=0.2)},
+        defenders={defense: DefenderStrategy("smallcnn", defense, name=defense)},
+    )
+    oracle = PayoffOracle(spec, cache=ResultCache(tmp_path / "c.sqlite"))
+    (job,) = oracle.jobs()
+    outcome = oracle.run(job)
+    assert 0.0 <= outcome.attacker_payoff <= 1.0
+    undefended = oracle.profile(type(job)(job.attacker, DefenderStrategy("smallcnn", "none"), job.seed))
+    assert oracle.profile(job)["defender"] != undefended["defender"]
+    if defense == "adversarial-training":
+        assert outcome.extra["training_inputs"] > 0
+
+
+def test_removal_defenses_are_reported_missing():
+    spec = GameSpec(name="x", environment=Environment(dataset="digits"), n_attackers=1,
+                    attackers={"a": AttackerStrategy.independent()},
+                    defenders={"s": DefenderStrategy("smallcnn", "spectral-signatures")})
+    with pytest.raises(NotImplementedError, match="spectral-signatures not implemented in the oracle yet"):
+        PayoffOracle(spec)
