@@ -95,6 +95,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from strategies.keys import canonical_json as _canonical_json
+
 from .outcome import Outcome
 
 __all__ = [
@@ -219,21 +221,12 @@ def default_worker_id() -> str:
     return f"{_HOST}:{os.getpid()}:{os.urandom(4).hex()}"
 
 
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, Mapping):
-        return dict(obj)
-    if hasattr(obj, "tolist"):  # numpy scalars and arrays, without importing numpy
-        return obj.tolist()
-    raise TypeError(f"cannot describe a {type(obj).__name__} ({obj!r}) as JSON; use numbers, strings, lists and dicts")
-
-
 def canonical_json(obj: Any) -> str:
-    """The canonical JSON text of ``obj``: keys sorted, no spaces, tuples as lists,
-    numpy values as plain numbers. NaN and infinities are refused (not JSON, and
-    NaN != NaN would make equal descriptions hash apart)."""
+    """The canonical JSON text of ``obj`` (:func:`strategies.keys.canonical_json`: keys sorted,
+    no spaces, tuples as lists, numpy scalars as plain numbers). NaN and infinities are
+    refused (not JSON, and NaN != NaN would make equal descriptions hash apart)."""
     try:
-        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                          allow_nan=False, default=_json_default)
+        return _canonical_json(obj)
     except ValueError as e:
         raise ValueError(f"cannot describe {obj!r} as canonical JSON: {e}") from e
 

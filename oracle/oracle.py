@@ -167,12 +167,17 @@ class PayoffOracle:
         return ds
 
     @cached_property
-    def preset(self) -> dict[str, Any]:
-        """The training preset's hyper-parameters (part of every key)."""
+    def train_preset(self):
+        """The environment's :class:`~oracle.presets.TrainPreset` (preset name plus overrides)."""
         from .presets import get_preset
 
         env = self.spec.environment
-        return get_preset(env.preset, **dict(env.preset_overrides)).to_dict()
+        return get_preset(env.preset, **dict(env.preset_overrides))
+
+    @cached_property
+    def preset(self) -> dict[str, Any]:
+        """The training preset's hyper-parameters (part of every key)."""
+        return self.train_preset.to_dict()
 
     @cached_property
     def environment_key_data(self) -> dict[str, Any]:
@@ -244,7 +249,7 @@ class PayoffOracle:
         t1 = time.perf_counter()
         victim = train_victim(
             job.defender.architecture, x_train, y_train, joint.x_val, joint.y_val,
-            num_classes=ds.num_classes, dataset=ds.name, preset=self._preset_object(), seed=job.seed,
+            num_classes=ds.num_classes, dataset=ds.name, preset=self.train_preset, seed=job.seed,
             device=self.device, progress=self.progress,
             extra_batch_transform=batch_transform(defense, params, ds.num_classes),
         )
@@ -274,12 +279,6 @@ class PayoffOracle:
                 "training_inputs": int(len(y_train)),
             },
         )
-
-    def _preset_object(self):
-        from .presets import get_preset
-
-        env = self.spec.environment
-        return get_preset(env.preset, **dict(env.preset_overrides))
 
     def run(self, job: Job) -> Outcome:
         """The job's outcome: from the cache, or trained here and stored (claimed while training)."""

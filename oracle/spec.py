@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from strategies import AttackerStrategy, DefenderStrategy, MixedAttackerStrategy, attacker_strategy_from_dict
-from strategies.keys import canonical_json, content_key
+from strategies.keys import content_key
 
 __all__ = ["Environment", "GameSpec", "SpecError", "load_spec", "KNOWN_DATASETS", "PRESET_NAMES"]
 
@@ -250,7 +250,3 @@ def spec_to_toml(spec: GameSpec) -> str:
     }
     return tomli_w.dumps(data)
 
-
-def describe(value: Any) -> str:
-    """Canonical JSON of a spec part, for records."""
-    return canonical_json(value)

@@ -9,6 +9,7 @@ from oracle.allocation import DEFENDER
 from oracle.cache import ResultCache
 from oracle.defenses import adversarial_training_copies, cutmix_transform, training_set
 from oracle.oracle import PayoffOracle
+from oracle.poison import build_joint_dataset
 from oracle.spec import Environment, GameSpec
 from strategies import AttackerStrategy, DefenderStrategy, make_triggers
 from strategies.actions import AttackerAction
@@ -75,8 +76,10 @@ def test_oracle_trains_with_the_defense(tmp_path, defense):
     assert 0.0 <= outcome.attacker_payoff <= 1.0
     undefended = oracle.profile(type(job)(job.attacker, DefenderStrategy("smallcnn", "none"), job.seed))
     assert oracle.profile(job)["defender"] != undefended["defender"]
-    if defense == "adversarial-training":
-        assert outcome.extra["training_inputs"] > 0
+    joint = build_joint_dataset(oracle.dataset, job.attacker.expand(3, 10), n_max=3, v_d=0.5, seed=job.seed)
+    n_defender = int((joint.owner_train == DEFENDER).sum())
+    extra = round(0.4 * round(0.5 * n_defender)) if defense == "adversarial-training" else 0
+    assert outcome.extra["training_inputs"] == len(joint.y_train) + extra
 
 
 def test_removal_defenses_are_reported_missing():

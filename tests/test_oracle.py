@@ -153,14 +153,12 @@ def test_ray_executor_matches_local(spec_path, tmp_path):
     spec = load_spec(spec_path)
     local = PayoffOracle(spec, cache=ResultCache(tmp_path / "local.sqlite"))
     remote = PayoffOracle(spec, cache=ResultCache(tmp_path / "ray.sqlite"))
-    jobs = local.jobs(["independent"], ["small"])
-    local.fill(max_jobs=None, seeds=None)
+    local.fill()
     report = remote.fill(executor="ray")
     assert len(report.trained) == 4
     for job in local.jobs():
         a, b = local.cached(job), remote.cached(job)
         assert a.asr == b.asr and a.defender_val_acc == b.defender_val_acc
-    assert jobs
 
 
 def test_dpr_reduced_symmetric_game_trains_only_what_it_needs(tmp_path):
@@ -175,8 +173,7 @@ def test_dpr_reduced_symmetric_game_trains_only_what_it_needs(tmp_path):
     required = {p for ps in full.dpr_required_profiles(2).values() for p in ps}
     eqs = reduced.find_equilibria()
     assert eqs and all(e.regret.max <= 1e-6 for e in eqs)
-    # only the full-game profiles DPR needs were trained (here: all 4 count profiles of N = 3 are needed
-    # except none; the count is what DPR lists), and each is now cached
+    # exactly the full-game profiles DPR lists were trained, and each is now cached
     assert len(oracle.cache) == len(required)
     for counts, d in required:
         assert source.payoffs((counts, d))["defender"] == pytest.approx(
