@@ -36,6 +36,7 @@ from gametheory import MissingPayoff, PayoffTable, Payoffs
 from strategies import AttackerStrategy, DefenderStrategy, MixedAttackerStrategy
 
 from .cache import ResultCache, content_key
+from .clean_label import DEFAULT_CONFIG as CLEAN_LABEL
 from .outcome import Outcome
 from .presets import TRAINER_VERSION
 from .spec import GameSpec
@@ -94,6 +95,11 @@ def _components(strategy: AttackerStrategy | MixedAttackerStrategy) -> tuple[tup
     if isinstance(strategy, MixedAttackerStrategy):
         return tuple(strategy.components)
     return ((1.0, strategy),)
+
+
+def _uses_clean_label(job: Job) -> bool:
+    strategies = [job.attacker] if job.attacker is not None else [s for s, _ in job.population]
+    return any(s.trigger == "clean-label" for s in strategies)
 
 
 def _versions() -> dict[str, str]:
@@ -201,6 +207,8 @@ class PayoffOracle:
             out["attacker"] = job.attacker.key_data()
         else:
             out["population"] = [[count, s.key_data()] for s, count in job.population]
+        if _uses_clean_label(job):
+            out["clean_label"] = CLEAN_LABEL.to_dict()
         return out
 
     def cell_key(self, job: Job) -> str:
@@ -242,8 +250,15 @@ class PayoffOracle:
         ds = self.dataset
         t0 = time.perf_counter()
         actions = job.actions(spec.n_attackers, ds.num_classes)
+        perturb = None
+        if _uses_clean_label(job):
+            from .clean_label import surrogate_perturbation
+
+            perturb = surrogate_perturbation(job.defender.architecture, dataset=ds.name, num_classes=ds.num_classes,
+                                             preset=self.train_preset, config=CLEAN_LABEL, device=self.device,
+                                             train_seed=job.seed)
         joint = build_joint_dataset(ds, actions, n_max=spec.n_max, v_d=env.v_d, seed=job.seed,
-                                    test_fraction=env.test_fraction)
+                                    test_fraction=env.test_fraction, perturb=perturb)
         defense, params = job.defender.defense, dict(job.defender.params_map)
         x_train, y_train = training_set(defense, params, joint.x_train, joint.y_train, joint.owner_train)
         t1 = time.perf_counter()

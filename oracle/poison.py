@@ -61,9 +61,22 @@ slots no attacker holds when ``N < N_max``.
 
 *Triggers.*  ``random-badnet``, ``orthogonal-badnet``, ``patch-badnet`` and
 shared triggers go through :func:`strategies.make_triggers` (which honours
-each action's ``eps``, e.g. under escalation).  ``clean-label`` and
-``edge-case`` need more than a pixel stamp (a PGD perturbation with clean
-labels; the edge-case inputs themselves) and raise ``NotImplementedError``.
+each action's ``eps``, e.g. under escalation).  ``edge-case`` needs the
+edge-case inputs themselves (the federated simulation, :mod:`oracle.federated`)
+and raises ``NotImplementedError`` here.
+
+*Clean-label attackers* (Turner et al., 2019, as E5 of the paper uses it).  A
+clean-label attacker may only poison inputs whose clean label already is its
+target, and keeps their labels.  Attacker ``i`` with ``trigger =
+"clean-label"`` poisons the first ``round(p_i · c_i)`` of the ``c_i``
+target-class images of its train-time set (``p`` is the share of *those* it
+poisons: the others' labels would have to change).  Each poisoned image is
+first made hard to learn by ``perturb(i, x, y, private_x, private_y)`` — the
+oracle passes a PGD perturbation computed on a surrogate trained on the
+attacker's own private share (:mod:`oracle.clean_label`) — and then stamped
+with the attacker's Random-BadNet trigger.  Run-time inputs are triggered as
+for BadNet, without a perturbation.  ``perturb`` is a plain callable, so this
+module stays free of torch.
 
 Memory: images are gathered from ``dataset.x_train`` / ``x_test`` directly,
 in chunks, without concatenating the whole dataset first; each output array
@@ -75,7 +88,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,6 +103,7 @@ from .allocation import (
     Allocation,
     UnusedPolicy,
     allocate,
+    poisoned_count,
     split_size,
     stratified_permutation,
 )
@@ -101,14 +115,21 @@ __all__ = [
     "TEST_SPLIT_STREAM",
     "UNUSED",
     "JointDataset",
+    "Perturbation",
     "PoisonSummary",
     "build_joint_dataset",
 ]
 
 log = logging.getLogger("backfire.poison")
 
-#: Trigger names this module can poison with (pixel triggers, dirty labels).
-IMPLEMENTED_TRIGGERS = ("random-badnet", "orthogonal-badnet", "patch-badnet")
+#: Trigger names this module can poison with (pixel triggers; dirty labels, or
+#: clean labels plus a caller-supplied perturbation for ``clean-label``).
+IMPLEMENTED_TRIGGERS = ("random-badnet", "orthogonal-badnet", "patch-badnet", "clean-label")
+
+#: ``perturb(attacker_index, x, y, private_x, private_y) -> x'``: the
+#: clean-label attacker's perturbation of its poisoned images ``x`` (uint8
+#: NHWC, clean labels ``y``), computed from its private share.
+Perturbation = Callable[[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 #: Second word of the seed of the held-out test carve-out,
 #: ``default_rng([TEST_SPLIT_STREAM, seed])``, so that it draws a stream
@@ -380,6 +401,33 @@ def _gather(dataset: Dataset, idx: np.ndarray) -> np.ndarray:
     return out
 
 
+def _clean_label_mask(mask: np.ndarray, alloc: Allocation, train_time_labels: np.ndarray, targets: np.ndarray,
+                      actions: Sequence[AttackerAction], clean_label: np.ndarray) -> np.ndarray:
+    """``mask`` with each clean-label attacker's rows replaced: the first
+    ``round(p_i · c_i)`` of its ``c_i`` train-time images labelled with its
+    target (train-time blocks are contiguous, ``train_time_size`` each)."""
+    owner = alloc.train_time_owner
+    candidate = train_time_labels == targets[owner]
+    size = max(alloc.train_time_size, 1)
+    # rank of each candidate among its owner's candidates
+    csum = np.cumsum(candidate.reshape(-1, size), axis=1).reshape(-1) if candidate.size else candidate.astype(int)
+    rank = csum - 1
+    n_candidates = csum.reshape(-1, size)[:, -1] if candidate.size else np.zeros(len(actions), int)
+    k = np.array([poisoned_count(a.p, int(c)) for a, c in zip(actions, n_candidates)], dtype=np.int64)
+    clean_rows = clean_label[owner]
+    out = mask.copy()
+    out[clean_rows] = candidate[clean_rows] & (rank[clean_rows] < k[owner[clean_rows]])
+    return out
+
+
+def _checked_perturbation(x: np.ndarray, shape: tuple[int, ...], attacker: int) -> np.ndarray:
+    x = np.asarray(x)
+    if x.shape != shape or x.dtype != np.uint8:
+        raise ValueError(f"perturb(...) for attacker {attacker} returned {x.dtype} {x.shape}; "
+                         f"allowed: uint8 {shape}")
+    return x
+
+
 def _ro(a: np.ndarray) -> np.ndarray:
     a.setflags(write=False)
     return a
@@ -424,6 +472,7 @@ def build_joint_dataset(
     defender_split: float = 0.8,
     unused: UnusedPolicy = "clean",
     stratified: bool = True,
+    perturb: Perturbation | None = None,
 ) -> JointDataset:
     """The joint dataset of the attacker profile ``actions`` on ``dataset``.
 
@@ -450,10 +499,13 @@ def build_joint_dataset(
         Passed to :func:`oracle.allocation.allocate` (80/20 splits; unused
         slots' train-time blocks join the pool clean; class-stratified
         shares and test set).
+    perturb:
+        Needed when an attacker plays ``clean-label``: its perturbation of
+        the poisoned images before the trigger (module docstring).
 
     Raises ``ValueError`` for invalid arguments (naming the field) and
     ``NotImplementedError`` for trigger methods this module cannot poison
-    with yet (``clean-label``, ``edge-case``).
+    with (``edge-case``).
     """
     t0 = time.perf_counter()
     if not isinstance(dataset, Dataset):
@@ -489,10 +541,24 @@ def build_joint_dataset(
     targets = np.array([a.target for a in actions], dtype=np.int64)
 
     # poisoned train-time images of all attackers: one apply_triggers call
+    clean_label = np.array([a.trigger == "clean-label" for a in actions])
     mask = alloc.poison_mask(np.array([a.p for a in actions], dtype=np.float64))
+    if clean_label.any():
+        if perturb is None:
+            raise ValueError("clean-label attackers need perturb= (the oracle passes a PGD perturbation "
+                             "from oracle.clean_label); got perturb=None")
+        mask = _clean_label_mask(mask, alloc, labels[allocated[alloc.train_time]], targets, actions, clean_label)
     idx_poison = allocated[alloc.train_time[mask]]
     owner_poison = alloc.train_time_owner[mask]
-    x_poison = apply_triggers(_gather(dataset, idx_poison), owner_poison, triggers)
+    x_poison = _gather(dataset, idx_poison)
+    for i in np.flatnonzero(clean_label):
+        rows = np.flatnonzero(owner_poison == i)
+        if rows.size:
+            private = allocated[alloc.train_time_of(int(i))]
+            x_poison[rows] = _checked_perturbation(
+                perturb(int(i), x_poison[rows], labels[idx_poison[rows]], _gather(dataset, private), labels[private]),
+                x_poison[rows].shape, int(i))
+    x_poison = apply_triggers(x_poison, owner_poison, triggers)
     row_of = np.full(labels.size, -1, dtype=np.int64)
     row_of[idx_poison] = np.arange(idx_poison.size)
 
