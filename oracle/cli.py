@@ -190,13 +190,11 @@ def _status(args: argparse.Namespace) -> int:
     spec = oracle.spec
     print(f"game {spec.name!r}: N = {spec.n_attackers}, seeds {list(spec.seeds)}; cache {oracle.cache.path}")
     rows = []
-    n_missing = 0
     header = ("attacker", "defender", "seeds cached", "jobs cached", "state")
     for a_label in spec.attackers:
         for d_label in spec.defenders:
             jobs = oracle.jobs([a_label], [d_label])
             cached = {oracle.key(j) for j in jobs if oracle.key(j) in oracle.cache}
-            n_missing += len(jobs) - len(cached)
             seeds_done = [s for s in spec.seeds
                           if all(oracle.key(j) in cached for j in oracle.jobs([a_label], [d_label], seeds=[s]))]
             state = "complete" if len(cached) == len(jobs) else ("missing" if not cached else "partial")
@@ -205,7 +203,9 @@ def _status(args: argparse.Namespace) -> int:
     for r in [header] + rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
     extra = (" --seeds " + " ".join(map(str, args.seeds)) if args.seeds else "") + (f" --cache {args.cache}" if args.cache else "")
-    print(f"{n_missing} job(s) missing" + (f"; run 'backfire fill {args.spec}{extra}'" if n_missing else "; ready to solve"))
+    n_jobs = len(oracle.jobs())  # distinct: cells that share a pure component share its jobs
+    n_missing = len(oracle.missing())
+    print(f"{n_missing} of {n_jobs} distinct job(s) missing" + (f"; run 'backfire fill {args.spec}{extra}'" if n_missing else "; ready to solve"))
     return 0
 
 

@@ -20,8 +20,15 @@ without them). Implemented here so far:
   copies *with their correct labels* to the training set, so that the victim
   learns that a trigger-like pattern does not decide the class.
 
-Spectral signatures and activation clustering (removal) are not implemented
-yet; :data:`IMPLEMENTED` lists what is.
+* ``spectral-signatures`` and ``activation-clustering`` (removal): the
+  oracle trains the victim on the pooled data, takes its penultimate
+  representations of the training inputs (:func:`oracle.train.features`),
+  flags inputs with :func:`oracle.removal.filter_from_params`, and retrains
+  without them (:meth:`oracle.oracle.PayoffOracle.evaluate`). Activation
+  clustering's exclusionary reclassification retrains once without all
+  suspect clusters (:mod:`oracle.removal`).
+
+:data:`IMPLEMENTED` lists every defense the oracle can train with.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ from .allocation import DEFENDER
 
 __all__ = ["IMPLEMENTED", "adversarial_training_copies", "cutmix_transform", "training_set"]
 
-IMPLEMENTED = ("none", "cutmix", "adversarial-training")
+IMPLEMENTED = ("none", "cutmix", "adversarial-training", "spectral-signatures", "activation-clustering")
 
 
 def adversarial_training_copies(x: np.ndarray, y: np.ndarray, owner: np.ndarray, params: Mapping[str, Any]

@@ -49,6 +49,7 @@ ORACLE_VERSION = "1"
 """Bumped whenever a change to the oracle changes what a job measures; part of every key."""
 
 from .defenses import IMPLEMENTED as IMPLEMENTED_DEFENSES  # noqa: E402  (the defenses the oracle can train with)
+from .removal import REMOVAL_DEFENSES  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -262,12 +263,19 @@ class PayoffOracle:
         defense, params = job.defender.defense, dict(job.defender.params_map)
         x_train, y_train = training_set(defense, params, joint.x_train, joint.y_train, joint.owner_train)
         t1 = time.perf_counter()
-        victim = train_victim(
-            job.defender.architecture, x_train, y_train, joint.x_val, joint.y_val,
-            num_classes=ds.num_classes, dataset=ds.name, preset=self.train_preset, seed=job.seed,
-            device=self.device, progress=self.progress,
-            extra_batch_transform=batch_transform(defense, params, ds.num_classes),
-        )
+
+        def train(x: np.ndarray, y: np.ndarray):
+            return train_victim(
+                job.defender.architecture, x, y, joint.x_val, joint.y_val,
+                num_classes=ds.num_classes, dataset=ds.name, preset=self.train_preset, seed=job.seed,
+                device=self.device, progress=self.progress,
+                extra_batch_transform=batch_transform(defense, params, ds.num_classes),
+            )
+
+        victim = train(x_train, y_train)
+        removal: dict[str, Any] = {}
+        if defense in REMOVAL_DEFENSES:
+            victim, removal = self._filter_and_retrain(job, joint, victim, train)
         t2 = time.perf_counter()
         kw = dict(dataset=ds.name, device=victim.device)
         pred_triggered = predict(victim.model, joint.runtime_x, **kw)
@@ -292,8 +300,45 @@ class PayoffOracle:
                 "runtime_per_attacker": [int(v) for v in np.asarray(summary.n_runtime)],
                 "dataset": ds.description,
                 "training_inputs": int(len(y_train)),
+                **({"removal": removal} if removal else {}),
             },
         )
+
+    def _filter_and_retrain(self, job: Job, joint, victim, train: Callable) -> tuple[Any, dict[str, Any]]:
+        """A removal defense: flag training inputs from ``victim``'s representations, retrain without them.
+
+        Returns the retrained victim and a JSON summary: the filter's score
+        against the ground truth of which inputs were poisoned (precision,
+        recall, recall per attacker), the number removed and the first
+        victim's validation accuracy. Activation clustering's exclusionary
+        reclassification trains one extra model, without all suspect
+        clusters; when every suspect cluster is confirmed, that model is the
+        retrained victim.
+        """
+        from .removal import filter_from_params
+        from .train import features, predict
+
+        ds = self.dataset
+        x, y = joint.x_train, joint.y_train
+        reps = features(victim.model, x, dataset=ds.name, device=victim.device)
+        excluded: dict[str, Any] = {}
+
+        def reclassify(suspect: np.ndarray) -> np.ndarray:
+            model = train(x[~suspect], y[~suspect])
+            excluded.update(mask=suspect.copy(), victim=model)
+            return predict(model.model, x[suspect], dataset=ds.name, device=model.device)
+
+        report = filter_from_params(job.defender.defense, dict(job.defender.params_map), reps, y,
+                                    n_attackers=self.spec.n_attackers, reclassify=reclassify, seed=job.seed,
+                                    num_classes=ds.num_classes)
+        if "mask" in excluded and np.array_equal(excluded["mask"], report.mask):
+            retrained = excluded["victim"]
+        else:
+            keep = report.kept
+            retrained = train(x[keep], y[keep])
+        summary = report.score(joint.poisoned_train, joint.owner_train, n_attackers=self.spec.n_attackers)
+        summary.update(before_val_acc=float(victim.val_acc), extra_trainings=1 + int("mask" in excluded))
+        return retrained, summary
 
     def run(self, job: Job) -> Outcome:
         """The job's outcome: from the cache, or trained here and stored (claimed while training)."""

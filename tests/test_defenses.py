@@ -1,5 +1,5 @@
-"""Augmentative defenses: backdoor adversarial training adds the defender's own triggered copies
-with clean labels; CutMix mixes the specified share of every batch; both train through the oracle."""
+"""Defenses in the oracle: backdoor adversarial training adds the defender's own triggered copies
+with clean labels; CutMix mixes the specified share of every batch; removal defenses filter and retrain."""
 
 import numpy as np
 import pytest
@@ -82,9 +82,28 @@ def test_oracle_trains_with_the_defense(tmp_path, defense):
     assert outcome.extra["training_inputs"] == len(joint.y_train) + extra
 
 
-def test_removal_defenses_are_reported_missing():
-    spec = GameSpec(name="x", environment=Environment(dataset="digits"), n_attackers=1,
-                    attackers={"a": AttackerStrategy.independent()},
-                    defenders={"s": DefenderStrategy("smallcnn", "spectral-signatures")})
-    with pytest.raises(NotImplementedError, match="spectral-signatures not implemented in the oracle yet"):
-        PayoffOracle(spec)
+@pytest.mark.parametrize("defense,params", [
+    ("spectral-signatures", {"removal": "fixed", "k_per_class": 40}),
+    ("activation-clustering", {}),
+])
+def test_oracle_filters_and_retrains(tmp_path, defense, params):
+    """One strong attacker on digits: the removal defense flags most of its poisoned inputs, the
+    victim is retrained without what was flagged, and the filter's score is part of the outcome."""
+    spec = GameSpec(
+        name="filtered", environment=Environment(dataset="digits", v_d=0.5, n_max=1, preset="tiny",
+                                                 preset_overrides={"max_epochs": 6, "lr": 0.05}),
+        n_attackers=1, attackers={"one": AttackerStrategy.fixed_labels([3], eps=0.55, p=0.05)},  # 30 poisoned inputs
+        defenders={"none": DefenderStrategy("smallcnn", "none"),
+                   defense: DefenderStrategy("smallcnn", defense, params, name=defense)},
+    )
+    oracle = PayoffOracle(spec, cache=ResultCache(tmp_path / "c.sqlite"))
+    jobs = {j.defender.defense: j for j in oracle.jobs()}
+    plain, filtered = oracle.run(jobs["none"]), oracle.run(jobs[defense])
+    assert "removal" not in plain.extra
+    r = filtered.extra["removal"]
+    assert r["method"] == defense and r["n_poisoned"] == plain.extra["poisoned_train_per_attacker"][0] > 0
+    assert r["recall"] >= 0.8, r
+    assert r["recall_per_attacker"] == [r["recall"]]
+    assert r["extra_trainings"] == (2 if defense == "activation-clustering" else 1)
+    # the poison is gone from the retrained victim: the backdoor no longer works as well
+    assert filtered.asr[0] < plain.asr[0], (filtered.asr, plain.asr)
