@@ -18,6 +18,32 @@ def test_quickstart_spec_reads():
     assert targets == [4] * 20
 
 
+@pytest.mark.parametrize("path,dataset,architecture", [
+    ("examples/games/table6.toml", "cifar10", "resnet18"),
+    ("examples/games/table6_cpu.toml", "cifar10", "smallcnn"),
+])
+def test_table6_specs_are_the_papers_game(path, dataset, architecture):
+    """Five mixed strategies over the 2 trigger generators × 3 label configurations of Tables 3 and 4."""
+    spec = load_spec(path)
+    assert spec.n_attackers == 5 and spec.environment.v_d == 0.5 and spec.environment.dataset == dataset
+    assert list(spec.attackers) == ["eps = 0.55", "0% label overlap", "100% label overlap", "Random triggers",
+                                    "Orthogonal triggers"]
+    assert [(d.architecture, d.defense) for d in spec.defenders.values()] == [
+        (architecture, "none"), (architecture, "adversarial-training")]
+    targets = {}
+    for label, mixed in spec.attackers.items():
+        assert isinstance(mixed, MixedAttackerStrategy)
+        for weight, s in mixed.components:
+            assert weight == 1 / len(mixed.components) and s.eps == s.p == 0.55
+            targets[s.name] = (s.trigger, [a.target for a in s.expand(5, 10)])
+    assert len(targets) == 6
+    assert {t for t, _ in targets.values()} == {"random-badnet", "orthogonal-badnet"}
+    assert sorted({tuple(l) for _, l in targets.values()}) == [(0, 2, 4, 6, 8), (2, 4, 4, 6, 8), (4, 4, 4, 4, 4)]
+    assert {s.trigger for _, s in spec.attackers["Random triggers"].components} == {"random-badnet"}
+    assert {tuple(a.target for a in s.expand(5, 10)) for _, s in spec.attackers["100% label overlap"].components} \
+        == {(4, 4, 4, 4, 4)}
+
+
 def test_round_trip_and_key(tmp_path):
     spec = load_spec(QUICKSTART)
     path = tmp_path / "again.toml"
