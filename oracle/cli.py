@@ -115,7 +115,7 @@ def _one_line(exc: BaseException) -> str:
 # --------------------------------------------------------------------------- game specs
 def _oracle(args: argparse.Namespace, train: bool):
     from .cache import ResultCache
-    from .oracle import PayoffOracle
+    from .oracle import make_oracle
     from .spec import load_spec
 
     spec = load_spec(args.spec if hasattr(args, "spec") else args.file)
@@ -123,8 +123,8 @@ def _oracle(args: argparse.Namespace, train: bool):
         spec = spec.with_seeds(args.seeds)
     cache = ResultCache(args.cache)
     progress = train and not getattr(args, "quiet", False)
-    return PayoffOracle(spec, cache=cache, device=getattr(args, "device", None), data_dir=args.data_dir,
-                        train=train, progress=progress)
+    return make_oracle(spec, cache=cache, device=getattr(args, "device", None), data_dir=args.data_dir,
+                       train=train, progress=progress)
 
 
 def _table_from_cache(args: argparse.Namespace):

@@ -32,7 +32,7 @@ def evaluate_job(spec_toml: str, attacker: dict[str, Any] | None, defender: dict
 
     from strategies import AttackerStrategy, DefenderStrategy
 
-    from .oracle import Job, PayoffOracle
+    from .oracle import Job, make_oracle
     from .spec import spec_from_dict
 
     if threads:
@@ -40,7 +40,13 @@ def evaluate_job(spec_toml: str, attacker: dict[str, Any] | None, defender: dict
 
         torch.set_num_threads(threads)
     spec = spec_from_dict(tomllib.loads(spec_toml), where="<ray task>")
-    oracle = PayoffOracle(spec, device=device, data_dir=data_dir, train=True, progress=False)
+    oracle = make_oracle(spec, device=device, data_dir=data_dir, train=True, progress=False)
+    if getattr(spec.environment, "kind", "") == "federated":
+        from strategies import AggregatorStrategy
+        from strategies.federated import FederatedAttackStrategy
+
+        job = Job(FederatedAttackStrategy.from_dict(attacker), AggregatorStrategy.from_dict(defender), seed)
+        return oracle.evaluate(job).to_json()
     pop = tuple((AttackerStrategy.from_dict(d), int(c)) for d, c in (population or ()))
     job = Job(None if attacker is None else AttackerStrategy.from_dict(attacker), DefenderStrategy.from_dict(defender),
               seed, pop)

@@ -41,7 +41,7 @@ from .outcome import Outcome
 from .presets import TRAINER_VERSION
 from .spec import GameSpec
 
-__all__ = ["ORACLE_VERSION", "Job", "PayoffOracle", "FillReport", "IMPLEMENTED_DEFENSES", "SymmetricSource"]
+__all__ = ["ORACLE_VERSION", "Job", "PayoffOracle", "make_oracle", "FillReport", "IMPLEMENTED_DEFENSES", "SymmetricSource"]
 
 log = logging.getLogger("backfire.oracle")
 
@@ -143,7 +143,10 @@ class PayoffOracle:
         self.train = train
         self.progress = progress
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
-        unsupported = sorted({d.defense for d in spec.defenders.values()} - set(IMPLEMENTED_DEFENSES))
+        self._check_defenses()
+
+    def _check_defenses(self) -> None:
+        unsupported = sorted({d.defense for d in self.spec.defenders.values()} - set(IMPLEMENTED_DEFENSES))
         if unsupported:
             raise NotImplementedError(
                 f"defense(s) {', '.join(unsupported)} not implemented in the oracle yet "
@@ -437,7 +440,8 @@ class PayoffOracle:
 
         The attacker payoff of a cell is, per seed, the weighted mean over the
         attacker strategy's components of the collective attack success
-        (mean ① over attackers); the defender's is 1 minus it. Missing jobs
+        (mean ① over attackers); the defender's is the same mean of
+        :meth:`defender_payoff` (1 minus the attack success here). Missing jobs
         are trained when ``train`` is True, else ``MissingPayoff`` is raised.
         """
         try:
@@ -446,25 +450,40 @@ class PayoffOracle:
             defender = self.spec.defenders[d_label]
         except (TypeError, ValueError, KeyError):
             raise MissingPayoff(profile, "not an (attacker, defender) pair of this game") from None
-        per_seed = []
+        a_seed, d_seed = [], []
         for seed in self.spec.seeds:
-            value = 0.0
+            a_value = d_value = 0.0
             for weight, component in _components(strategy):
                 job = Job(component, defender, seed)
                 outcome = self.run(job) if self.train else self.cached(job)
                 if outcome is None:
                     raise MissingPayoff(profile, f"no cached result for {job.describe()}")
-                value += weight * outcome.attacker_payoff
-            per_seed.append(value)
-        a = tuple(per_seed)
-        d = tuple(1.0 - v for v in per_seed)
+                a_value += weight * outcome.attacker_payoff
+                d_value += weight * self.defender_payoff(outcome)
+            a_seed.append(a_value)
+            d_seed.append(d_value)
+        a, d = tuple(a_seed), tuple(d_seed)
         return Payoffs(roles={"attacker": float(np.mean(a)), "defender": float(np.mean(d))},
                        samples={"attacker": a, "defender": d}, seeds=tuple(self.spec.seeds))
+
+    def defender_payoff(self, outcome: Outcome) -> float:
+        """The defender's payoff from one outcome: 1 − the collective attack success."""
+        return outcome.defender_payoff
 
     def table(self) -> PayoffTable:
         """The payoff table of the game from what is available (cached, or trained when ``train``)."""
         return PayoffTable.from_source(list(self.spec.attackers), list(self.spec.defenders), self,
                                        meta={"game": self.spec.name, "n_attackers": self.spec.n_attackers})
+
+
+def make_oracle(spec: GameSpec, **kwargs: Any) -> PayoffOracle:
+    """The oracle for ``spec``: :class:`PayoffOracle`, or the federated one when the
+    environment is federated (:class:`oracle.federated.game.FederatedOracle`)."""
+    if getattr(spec.environment, "kind", "poisoning") == "federated":
+        from .federated.game import FederatedOracle
+
+        return FederatedOracle(spec, **kwargs)
+    return PayoffOracle(spec, **kwargs)
 
 
 class SymmetricSource:

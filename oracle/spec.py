@@ -25,6 +25,14 @@ A spec is a TOML file (or the same objects built in Python)::
     architecture = "smallcnn"
     defense = "none"
 
+A federated game (Wang et al., *Attack of the Tails*) has ``kind =
+"federated"`` in ``[environment]`` with a ``preset`` of
+:data:`oracle.federated.config.FEDERATED_PRESETS` and ``overrides``; its
+attacker tables are :class:`strategies.federated.FederatedAttackStrategy`
+tables (``mode``, ``eps``, ``every``, …) and its defender tables
+:class:`strategies.AggregatorStrategy` tables (``aggregator``, ``params``);
+see ``examples/games/federated.toml``.
+
 Attacker tables are :meth:`strategies.AttackerStrategy.from_dict` tables; a
 table with ``components = [{weight = 1, strategy = {...}}, ...]`` is a mixed
 strategy (:class:`strategies.MixedAttackerStrategy`), whose payoff is the
@@ -42,7 +50,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from strategies import AttackerStrategy, DefenderStrategy, MixedAttackerStrategy, attacker_strategy_from_dict
+from strategies import (AggregatorStrategy, AttackerStrategy, DefenderStrategy, MixedAttackerStrategy,
+                        attacker_strategy_from_dict)
+from strategies.federated import FederatedAttackStrategy
 from strategies.keys import content_key
 
 __all__ = ["Environment", "GameSpec", "SpecError", "load_spec", "KNOWN_DATASETS", "PRESET_NAMES"]
@@ -133,10 +143,10 @@ class GameSpec:
     """A normal-form game to measure: attacker strategies (rows) × defender strategies (columns)."""
 
     name: str
-    environment: Environment
+    environment: Environment  # or oracle.federated.config.FederatedEnvironment (kind = "federated")
     n_attackers: int
-    attackers: Mapping[str, AttackerStrategyLike]
-    defenders: Mapping[str, DefenderStrategy]
+    attackers: Mapping[str, AttackerStrategyLike]  # FederatedAttackStrategy in a federated game
+    defenders: Mapping[str, DefenderStrategy]  # AggregatorStrategy in a federated game
     seeds: tuple[int, ...] = (DEFAULT_SEED,)
     source: str = field(default="<python>", compare=False)
 
@@ -201,23 +211,37 @@ def spec_from_dict(data: Mapping[str, Any], where: str = "<spec>") -> GameSpec:
         raise SpecError(f"{where}: [game]: unknown field(s) {', '.join(bad)}: allowed name, n_attackers, seeds")
     if "n_attackers" not in game:
         raise SpecError(f"{where}: [game]: n_attackers is missing (the number of attackers N)")
+    env_table = data.get("environment", {})
+    federated = isinstance(env_table, Mapping) and env_table.get("kind", "poisoning") == "federated"
     try:
-        env = Environment.from_dict(data.get("environment", {}))
+        if federated:
+            from .federated.config import FederatedEnvironment
+
+            env = FederatedEnvironment.from_dict(env_table)
+        else:
+            env_table = dict(env_table)
+            if env_table.pop("kind", "poisoning") != "poisoning":
+                raise SpecError(f"kind={data['environment']['kind']!r} is unknown: allowed poisoning (default), federated")
+            env = Environment.from_dict(env_table)
     except (SpecError, ValueError, TypeError) as exc:
         raise SpecError(f"{where}: [environment]: {exc}") from None
-    attackers: dict[str, AttackerStrategyLike] = {}
+    # a federated game's attackers play attack modes and its defender aggregation rules
+    read_attacker = FederatedAttackStrategy.from_dict if federated else attacker_strategy_from_dict
+    read_defender = AggregatorStrategy.from_dict if federated else DefenderStrategy.from_dict
+    attackers: dict[str, Any] = {}
     for k, table in enumerate(data.get("attackers", [])):
         try:
-            strategy = attacker_strategy_from_dict(table)
+            strategy = read_attacker(table)
         except (ValueError, TypeError, KeyError) as exc:
             raise SpecError(f"{where}: [[attackers]] #{k + 1}: {exc}") from None
-        if strategy.name in attackers:
-            raise SpecError(f"{where}: [[attackers]] #{k + 1}: name {strategy.name!r} is used twice")
-        attackers[strategy.name] = strategy
-    defenders: dict[str, DefenderStrategy] = {}
+        label = strategy.label if federated else strategy.name
+        if label in attackers:
+            raise SpecError(f"{where}: [[attackers]] #{k + 1}: name {label!r} is used twice")
+        attackers[label] = strategy
+    defenders: dict[str, Any] = {}
     for k, table in enumerate(data.get("defenders", [])):
         try:
-            strategy = DefenderStrategy.from_dict(table)
+            strategy = read_defender(table)
         except (ValueError, TypeError, KeyError) as exc:
             raise SpecError(f"{where}: [[defenders]] #{k + 1}: {exc}") from None
         label = strategy.label

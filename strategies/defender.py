@@ -481,12 +481,15 @@ class DefenderStrategy:
 @dataclass(frozen=True)
 class AggregatorStrategy:
     """A federated aggregation rule and its parameters (see
-    :data:`AGGREGATORS`); same conventions as :class:`DefenderStrategy`."""
+    :data:`AGGREGATORS`): the defender's strategy in the federated game; same
+    conventions as :class:`DefenderStrategy` (``name`` is a label, not part of
+    the key)."""
 
     aggregator: str = "fedavg"
     params: tuple[tuple[str, Any], ...] = ()
+    name: str | None = None
 
-    FIELDS: ClassVar[tuple[str, ...]] = ("aggregator", "params")
+    FIELDS: ClassVar[tuple[str, ...]] = ("aggregator", "params", "name")
 
     def __post_init__(self) -> None:
         check_name("aggregator", self.aggregator, AGGREGATORS)
@@ -495,21 +498,36 @@ class AggregatorStrategy:
             "params",
             validate_params("aggregator", AGGREGATORS[self.aggregator], self.params),
         )
+        if self.name is not None:
+            check_str("name", self.name)
 
     @property
     def params_map(self) -> Mapping[str, Any]:
         return MappingProxyType(dict(self.params))
 
+    @property
+    def label(self) -> str:
+        return self.name if self.name is not None else self.aggregator
+
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"aggregator": self.aggregator}
         if self.params:
             d["params"] = dict(self.params)
+        if self.name is not None:
+            d["name"] = self.name
         return d
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "AggregatorStrategy":
         check_keys("aggregator strategy", data, (), cls.FIELDS)
         return cls(**dict(data))
+
+    def key_data(self) -> dict[str, Any]:
+        """Aggregator and parameters (``name`` left out)."""
+        return {"aggregator": self.aggregator, "params": dict(self.params)}
+
+    def key(self) -> str:
+        return content_key("aggregator-strategy", self.key_data())
 
     def to_toml(self) -> str:
         return tomli_w.dumps(plain(self.to_dict()))
@@ -518,7 +536,3 @@ class AggregatorStrategy:
     def from_toml(cls, text: str) -> "AggregatorStrategy":
         return cls.from_dict(_toml_loads(text))
 
-    def key(self) -> str:
-        d = self.to_dict()
-        d.setdefault("params", {})
-        return content_key("aggregator-strategy", d)

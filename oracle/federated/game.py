@@ -1,0 +1,149 @@
+"""The federated game: the payoff oracle with a federated-learning run as its environment.
+
+Rows are :class:`strategies.federated.FederatedAttackStrategy` (what the N
+attackers play: attack mode, its parameters, when they attack); columns are
+:class:`strategies.AggregatorStrategy` (the server's aggregation rule). One
+job is one federated run (:func:`oracle.federated.simulator.run_federated`)
+from a cached warm-start model, for one seed.
+
+Payoffs, measured at the final round:
+
+* attacker i: its backdoor accuracy (the share of its edge-case test set
+  predicted as its target), the federated analogue of the first paper's ①;
+  the collective attacker payoff is the mean over attackers;
+* defender: main-task accuracy minus the mean backdoor accuracy. The
+  defender wants a model that is both useful and clean; ``1 − backdoor``
+  alone would reward a rule that destroys the model along with the backdoor
+  (e.g. heavy noise), which the main-task term penalises. The game is
+  therefore not constant-sum.
+
+Outcome fields (:class:`oracle.outcome.Outcome`): ``asr`` and
+``asr_excluding_target`` = each attacker's backdoor accuracy (edge-case inputs
+never carry the target as their true label), ``clean_label_acc`` = NaN (not
+measured), ``clean_acc`` = the main-task accuracy (the same for every
+attacker), ``defender_val_acc`` = main-task accuracy; ``extra["rounds"]`` holds
+the per-round table (main and backdoor accuracy, norms, kept clients).
+
+The warm-start model is trained once per (task, configuration) and kept as
+safetensors beside the result cache (``warm_starts/<key>.safetensors``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import socket
+import time
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..oracle import Job, PayoffOracle, _versions
+from ..outcome import Outcome
+from .config import SIMULATOR_VERSION, FederatedConfig
+
+__all__ = ["FederatedOracle"]
+
+log = logging.getLogger("backfire.federated")
+
+
+class FederatedOracle(PayoffOracle):
+    """:class:`~oracle.oracle.PayoffOracle` for a spec whose environment is a
+    :class:`~oracle.federated.config.FederatedEnvironment` (same options,
+    cache, fill, executors and payoff-source protocol)."""
+
+    def _check_defenses(self) -> None:  # aggregators are validated when the strategies are built
+        return None
+
+    @cached_property
+    def config(self) -> FederatedConfig:
+        return self.spec.environment.config()
+
+    @cached_property
+    def task(self):
+        """The federated task (base dataset, edge-case sets, model name)."""
+        from .tasks import load_task
+
+        return load_task(self.config.task, self.data_dir)
+
+    @cached_property
+    def environment_key_data(self) -> dict[str, Any]:
+        task = self.task
+        return {**self.spec.environment.to_dict(), "config": self.config.to_dict(),
+                "simulator_version": SIMULATOR_VERSION, "data_fingerprint": task.fingerprint()}
+
+    def profile(self, job: Job) -> dict[str, Any]:
+        from ..oracle import ORACLE_VERSION
+
+        return {
+            "oracle_version": ORACLE_VERSION,
+            "kind": "federated",
+            "environment": self.environment_key_data,
+            "n_attackers": self.spec.n_attackers,
+            "attacker": job.attacker.key_data(),
+            "aggregator": job.defender.key_data(),
+        }
+
+    # ------------------------------------------------------------------ warm start
+    def warm_start_path(self, config: FederatedConfig) -> Path:
+        from strategies.keys import content_key
+
+        from .simulator import warm_start_key
+
+        key = content_key("federated-warm-start", {**warm_start_key(config), "data": self.task.fingerprint()})
+        return Path(self.cache.path).parent / "warm_starts" / f"{key[:32]}.safetensors"
+
+    def initial_state(self, config: FederatedConfig):
+        """The warm-started global model for ``config``: from disk, or trained and saved (safetensors)."""
+        from .simulator import load_state, save_state, warm_start
+
+        path = self.warm_start_path(config)
+        if path.exists():
+            return load_state(path)
+        log.info("training the warm-start model (%d epochs) for %s", config.warm_start_epochs, config.task)
+        state = warm_start(self.task, config, device=self.device, progress=self.progress)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".partial")
+        save_state(tmp, state)
+        tmp.replace(path)
+        return state
+
+    # ------------------------------------------------------------------ one job
+    def evaluate(self, job: Job) -> Outcome:
+        from .attacks import FederatedAttacker
+        from .simulator import run_federated
+
+        t0 = time.perf_counter()
+        config = dataclasses.replace(self.config, seed=job.seed)
+        state = self.initial_state(config)
+        attackers = [FederatedAttacker(**job.attacker.attack_fields(), name=f"attacker {i}")
+                     for i in range(self.spec.n_attackers)]
+        t1 = time.perf_counter()
+        run = run_federated(self.task, config, attackers, job.defender, initial_state=state, device=self.device,
+                            progress=self.progress)
+        t2 = time.perf_counter()
+        last = run.records[-1]
+        backdoor = [float(v) for v in last.attacker_backdoor_acc]
+        n = len(backdoor)
+        frame = run.to_frame()
+        return Outcome(
+            asr=backdoor, asr_excluding_target=backdoor, clean_label_acc=[math.nan] * n,
+            clean_acc=[float(last.main_acc)] * n, targets=[a.target_label(self.task) for a in attackers],
+            defender_val_acc=float(last.main_acc), seed=job.seed,
+            timings={"warm_start": t1 - t0, "train": t2 - t1, "rounds_per_second": len(run.records) / max(t2 - t1, 1e-9)},
+            environment={**run.device, **_versions(), "host": socket.gethostname()},
+            extra={
+                "kind": "federated",
+                "main_acc": float(last.main_acc),
+                "backdoor_acc": backdoor,
+                "defender_payoff": float(last.main_acc) - float(np.mean(backdoor)),
+                "rounds": frame.replace({np.nan: None}).to_dict(orient="list"),
+            },
+        )
+
+    def defender_payoff(self, outcome: Outcome) -> float:
+        """Main-task accuracy minus the mean backdoor accuracy (module docstring)."""
+        return float(outcome.defender_val_acc) - outcome.attacker_payoff

@@ -1,0 +1,129 @@
+"""The federated game: spec, strategies, the oracle filling a tiny game, solving it from the cache."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from oracle.cache import ResultCache
+from oracle.cli import main
+from oracle.oracle import make_oracle
+from oracle.spec import SpecError, load_spec, spec_from_dict, spec_to_toml
+from strategies import AggregatorStrategy
+from strategies.federated import FederatedAttackStrategy
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TINY = """
+[game]
+name = "tiny-federated"
+n_attackers = 2
+seeds = [3407]
+
+[environment]
+kind = "federated"
+preset = "reduced"
+overrides = { n_train = 600, n_test = 300, n_clients = 6, clients_per_round = 3, rounds = 2, local_epochs = 1, warm_start_epochs = 1 }
+
+[[attackers]]
+name = "black-box"
+mode = "black-box"
+every = 1
+
+[[defenders]]
+name = "FedAvg"
+aggregator = "fedavg"
+
+[[defenders]]
+name = "Krum"
+aggregator = "krum"
+params = { f = 0 }
+"""
+
+
+def test_attack_strategy_validates_and_round_trips():
+    s = FederatedAttackStrategy(mode="pgd", eps=1.5, lr=0.05, every=3, name="PGD")
+    assert FederatedAttackStrategy.from_dict(s.to_dict()) == s
+    assert s.attacks_in(1) and s.attacks_in(4) and not s.attacks_in(2)
+    assert s.key() == FederatedAttackStrategy(mode="pgd", eps=1.5, lr=0.05, every=3).key()  # name is a label
+    with pytest.raises(ValueError, match="eps=None: mode 'pgd' needs a PGD radius"):
+        FederatedAttackStrategy(mode="pgd")
+    with pytest.raises(ValueError, match="eps=1.0 is not allowed for mode 'black-box'"):
+        FederatedAttackStrategy(eps=1.0)
+    with pytest.raises(ValueError, match="unknown attack mode 'pgdd'"):
+        FederatedAttackStrategy(mode="pgdd")
+    with pytest.raises(ValueError, match="unknown field"):
+        FederatedAttackStrategy.from_dict({"mode": "pgd", "epsilon": 1})
+    assert AggregatorStrategy("krum", name="K").label == "K" and AggregatorStrategy("krum").label == "krum"
+    assert AggregatorStrategy("krum", name="K").key() == AggregatorStrategy("krum").key()
+
+
+def test_federated_specs_read_without_torch():
+    code = ("import sys; from oracle.spec import load_spec; "
+            "[load_spec(p) for p in ('examples/games/federated.toml', 'examples/games/federated_paper.toml')]; "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    spec = load_spec(ROOT / "examples/games/federated.toml")
+    assert list(spec.attackers) == ["black-box", "PGD", "PGD + replacement"]
+    assert [d.aggregator for d in spec.defenders.values()] == ["fedavg", "norm-clipping", "krum", "rfa"]
+    assert spec.environment.config().rounds == 10
+    again = spec_from_dict(__import__("tomllib").loads(spec_to_toml(spec)))
+    assert again.key() == spec.key()
+
+
+@pytest.mark.parametrize("table,match", [
+    ('[environment]\nkind = "federated"\npreset = "huge"', "unknown federated preset 'huge'"),
+    ('[environment]\nkind = "federated"\noverrides = { roundz = 3 }', "unknown field.*'roundz'"),
+    ('[environment]\nkind = "federated"\noverrides = { seed = 3 }', "seed comes from"),
+    ('[environment]\nkind = "federal"', "kind='federal' is unknown"),
+])
+def test_bad_federated_environment(table, match, tmp_path):
+    text = TINY[: TINY.index("[environment]")] + table + "\n" + TINY[TINY.index("[[attackers]]"):]
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(SpecError, match=match):
+        load_spec(path)
+
+
+def test_bad_aggregator_in_spec(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(TINY.replace('aggregator = "krum"', 'aggregator = "krumm"'))
+    with pytest.raises(SpecError, match=r"\[\[defenders\]\] #2: unknown aggregator 'krumm'"):
+        load_spec(path)
+
+
+def test_fill_and_solve_a_tiny_federated_game(tmp_path, capsys):
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY)
+    cache = tmp_path / "c.sqlite"
+    assert main(["fill", str(path), "--cache", str(cache), "--quiet"]) == 0
+    oracle = make_oracle(load_spec(path), cache=ResultCache(cache), train=False)
+    assert type(oracle).__name__ == "FederatedOracle"
+    outcomes = {j.defender.aggregator: oracle.cached(j) for j in oracle.jobs()}
+    for agg, o in outcomes.items():
+        assert o is not None and o.n_attackers == 2 and o.extra["kind"] == "federated"
+        assert all(0.0 <= a <= 1.0 for a in o.asr) and 0.0 < o.defender_val_acc <= 1.0
+        assert o.targets == (1, 1)  # ARDIS sevens -> "1"
+        assert len(o.extra["rounds"]["main_acc"]) == 3  # rounds 0, 1, 2
+        assert oracle.defender_payoff(o) == pytest.approx(o.defender_val_acc - np.mean(o.asr))
+    # Krum with f = 0 keeps one update per round
+    assert set(outcomes["krum"].extra["rounds"]["n_kept"][1:]) == {1}
+    # one warm start, kept as safetensors beside the cache and shared by both cells
+    warm = list((tmp_path / "warm_starts").glob("*.safetensors"))
+    assert len(warm) == 1
+    cell = oracle.payoffs(("black-box", "FedAvg")).roles
+    assert cell["attacker"] == pytest.approx(outcomes["fedavg"].attacker_payoff)
+    assert cell["defender"] == pytest.approx(outcomes["fedavg"].defender_val_acc - outcomes["fedavg"].attacker_payoff)
+    capsys.readouterr()
+    assert main(["solve", str(path), "--cache", str(cache)]) == 0
+    assert "equilibri" in capsys.readouterr().out
+    # a second fill trains nothing
+    assert main(["fill", str(path), "--cache", str(cache), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["trained"] == 0 and report["cached"] == 2
