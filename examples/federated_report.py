@@ -61,8 +61,8 @@ def main() -> None:
                 frame.to_csv(out / f"{stem}.csv", index=False)
                 plot_accuracy(frame, out / f"{stem}.png", title=f"{a_label} vs {d_label} (seed {seed})")
                 frames[f"{d_label}"] = frame
-                attacked = sum(frame[c].sum() for c in frame.columns if c.startswith("attacked_"))
-                kept = sum(frame[c].sum() for c in frame.columns if c.startswith("kept_"))
+                attacked = sum(frame[c].sum() for c in frame.columns if re.fullmatch(r"attacked_\d+", c))
+                kept = sum(frame[c].sum() for c in frame.columns if re.fullmatch(r"kept_\d+", c))
                 share = f"{kept / attacked:.2f}" if attacked else ""
                 print(f"| {a_label} | {d_label} | {seed} | {np.mean(outcome.asr) * 100:.1f} | "
                       f"{outcome.defender_val_acc * 100:.1f} | {share} |", flush=True)
