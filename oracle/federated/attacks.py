@@ -39,7 +39,6 @@ and pool with its own index as the seed (DESIGN.md).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,7 +47,7 @@ import numpy as np
 import torch
 
 from strategies._validate import check_name, check_real
-from strategies.federated import ATTACK_MODES, ATTACK_SCHEDULES, check_attack_fields
+from strategies.federated import ATTACK_MODES, ATTACK_SCHEDULES, FederatedAttackStrategy
 
 from .tasks import EdgeCaseSet, FederatedTask, draw_poison_set
 
@@ -70,67 +69,29 @@ _SEED_MAX = 2**32 - 1
 
 
 @dataclass(frozen=True)
-class FederatedAttacker:
+class FederatedAttacker(FederatedAttackStrategy):
     """One attacker of a federated run: how it trains, when it attacks, with what.
 
-    Attributes
-    ----------
-    mode : ``"black-box"``, ``"pgd"`` or ``"pgd-replacement"``.
-    schedule : ``"fixed-frequency"`` or ``"fixed-pool"``.
-    every : int ≥ 1
-        fixed-frequency: attack in rounds 1, 1 + every, … (paper: 10).
-    pool_fraction : float in (0, 1]
-        fixed-pool: share of the K clients in this attacker's pool (paper:
-        0.005-0.05); the pool has max(1, round(pool_fraction · K)) members.
-    eps : float > 0 or None
-        PGD radius (required by the pgd modes, not allowed for black-box).
-    eps_decay : float in (0, 1]
-        eps_t = eps · eps_decay^(t−1) (authors: 0.998 against (Multi-)Krum).
-    project_every : int ≥ 1
-        PGD: project every this many batches (paper: 10) and after the last
-        batch of each local epoch.
-    lr : float > 0 or None
-        PGD modes: the attacker's lr (decayed like the honest one); None = the
-        honest lr. Not allowed for black-box, which trains like an honest client.
-    local_epochs : int ≥ 1 or None
-        Local epochs of the attacker; None = the honest clients' number.
-    n_edge, n_clean : int ≥ 0 or None
-        Size of the attacker's set; None = the task's (Southwest 100 + 400,
-        ARDIS 66 + 100).
+    The fields of :class:`strategies.federated.FederatedAttackStrategy`
+    (mode, schedule, every, pool_fraction, eps, eps_decay, project_every, lr,
+    local_epochs, n_edge, n_clean, target, name; validated by the same rules),
+    plus its own edge-case images:
+
     edge : EdgeCaseSet or None
-        Its edge-case images; None = the task's.
-    target : int ≥ 0 or None
-        Its target label; None = ``edge.target`` (or the task's).
-    name : str or None
-        A label for tables and plots; not part of :meth:`to_dict`'s key data.
+        Its edge-case images; None = the task's. ``target`` None means
+        ``edge.target`` (or the task's).
     """
 
-    mode: str = "black-box"
-    schedule: str = "fixed-frequency"
-    every: int = 10
-    pool_fraction: float = 0.01
-    eps: float | None = None
-    eps_decay: float = 1.0
-    project_every: int = 10
-    lr: float | None = None
-    local_epochs: int | None = None
-    n_edge: int | None = None
-    n_clean: int | None = None
     edge: EdgeCaseSet | None = None
-    target: int | None = None
-    name: str | None = None
 
     def __post_init__(self) -> None:
-        for name, value in check_attack_fields(self).items():  # the same rules as the strategy's
-            object.__setattr__(self, name, value)
+        super().__post_init__()
         if self.edge is not None and not isinstance(self.edge, EdgeCaseSet):
             raise ValueError(f"edge={self.edge!r}; allowed: an EdgeCaseSet or None")
         if self.edge is not None and self.n_edge is not None and self.n_edge > len(self.edge.x_train):
             raise ValueError(
                 f"n_edge={self.n_edge} is out of range: allowed 0..{len(self.edge.x_train)} (edge {self.edge.name!r})"
             )
-        if self.name is not None and (not isinstance(self.name, str) or not self.name):
-            raise ValueError(f"name={self.name!r}; allowed: a non-empty string or None")
 
     # -- what it does, when -------------------------------------------------
     @property
@@ -141,20 +102,11 @@ class FederatedAttacker:
     def replaces(self) -> bool:
         return self.mode == "pgd-replacement"
 
-    def attacks_in(self, round_: int) -> bool:
-        """fixed-frequency: whether it joins round ``round_`` (1-based):
-        (round − 1) mod every = 0. (fixed-pool attackers join when sampled.)"""
-        return self.schedule == "fixed-frequency" and (round_ - 1) % self.every == 0
-
     def eps_at(self, round_: int) -> float:
         """The PGD radius in round ``round_``: eps · eps_decay^(round − 1)."""
         if self.eps is None:
             raise ValueError(f"mode {self.mode!r} has no PGD radius")
         return self.eps * self.eps_decay ** (round_ - 1)
-
-    def pool_size(self, n_clients: int) -> int:
-        """fixed-pool: max(1, round(pool_fraction · K))."""
-        return max(1, int(math.floor(self.pool_fraction * n_clients + 0.5)))
 
     def edge_set(self, task: FederatedTask) -> EdgeCaseSet:
         return self.edge if self.edge is not None else task.edge
@@ -168,11 +120,7 @@ class FederatedAttacker:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data of every field that changes a run (``name`` left
         out; ``edge`` as its name and SHA-256 fingerprint)."""
-        d: dict[str, Any] = {
-            f: getattr(self, f)
-            for f in ("mode", "schedule", "every", "pool_fraction", "eps", "eps_decay", "project_every",
-                      "lr", "local_epochs", "n_edge", "n_clean", "target")
-        }  # fmt: skip
+        d: dict[str, Any] = self.attack_fields()
         d["edge"] = None if self.edge is None else {"name": self.edge.name, "sha256": self.edge.fingerprint()}
         return d
 
