@@ -47,8 +47,8 @@ def main() -> None:
     oracle.fill()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    print(f"| attack | aggregator | seed | backdoor acc. (mean over attackers) | main-task acc. | attacker kept "
-          f"(share of its attacking rounds) |")
+    print("| attack | aggregator | seed | backdoor acc. (mean over attackers) | main-task acc. | attacker kept "
+          "(share of its attacking rounds) |")
     print("|---|---|---|---|---|---|")
     for a_label, attack in spec.attackers.items():
         frames = {}
