@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     solve.add_argument("--tol", type=float, default=None, help="regret tolerance relative to each player's payoff range (default 1e-8)")
     solve.add_argument("--scale", default="auto", choices=["auto", "1", "100"],
-                       help="multiply payoffs for display: 100 shows rates as percent, as the paper does; auto = 100 when all payoffs lie in [0, 1]")
+                       help="multiply payoffs for display: 100 shows rates as percent, as the paper does; auto = 100 when all payoffs lie in [-1, 1]")
     solve.add_argument("--bootstrap", type=int, default=0, metavar="B",
                        help="with per-seed samples: resample each cell B times and report how stable each equilibrium is")
     solve.add_argument("--seed", type=int, default=3407, help="seed of the bootstrap (default 3407)")
@@ -243,7 +243,8 @@ def _solve(args: argparse.Namespace) -> int:
 def _display_scale(choice: str, game) -> float:
     if choice != "auto":
         return float(choice)
-    inside = all(((M >= 0) & (M <= 1)).all() for M in (game.A, game.B))
+    # fractions (accuracies, and differences of them such as the federated defender's main - backdoor)
+    inside = all(((M >= -1) & (M <= 1)).all() for M in (game.A, game.B))
     return 100.0 if inside else 1.0
 
 

@@ -68,7 +68,10 @@ class Job:
     population: tuple[tuple[AttackerStrategy, int], ...] = ()
 
     def describe(self) -> str:
-        who = self.attacker.name if self.attacker is not None else " + ".join(f"{c}×{s.name}" for s, c in self.population)
+        if self.attacker is not None:
+            who = self.attacker.name or getattr(self.attacker, "label", "attacker")
+        else:
+            who = " + ".join(f"{c}×{s.name}" for s, c in self.population)
         return f"{who} × {self.defender.label}, seed {self.seed}"
 
     def actions(self, n: int, num_classes: int) -> tuple:

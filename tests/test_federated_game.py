@@ -71,7 +71,8 @@ def test_federated_specs_read_without_torch():
     assert out.stdout.strip() == "False"
     spec = load_spec(ROOT / "examples/games/federated.toml")
     assert list(spec.attackers) == ["black-box", "PGD", "PGD + replacement"]
-    assert [d.aggregator for d in spec.defenders.values()] == ["fedavg", "norm-clipping", "krum", "rfa"]
+    assert [d.aggregator for d in spec.defenders.values()] == ["fedavg", "norm-clipping", "krum", "multi-krum", "rfa",
+                                                              "weak-dp", "median", "trimmed-mean"]
     assert spec.environment.config().rounds == 10
     again = spec_from_dict(__import__("tomllib").loads(spec_to_toml(spec)))
     assert again.key() == spec.key()
