@@ -69,6 +69,16 @@ def check_attack_fields(obj: Any) -> dict[str, Any]:
     for name in ("n_edge", "n_clean", "target"):
         value = getattr(obj, name)
         out[name] = None if value is None else check_int(name, value, 0)
+    targets = getattr(obj, "targets", None)
+    if targets is not None:
+        if isinstance(targets, (str, bytes)) or not hasattr(targets, "__iter__"):
+            raise ValueError(f"targets={targets!r}: allowed a list of labels (attacker i targets targets[i mod len])")
+        targets = tuple(check_int(f"targets[{k}]", t, 0) for k, t in enumerate(targets))
+        if not targets:
+            raise ValueError("targets=[] is empty: allowed a non-empty list of labels, or leave it out")
+        if out["target"] is not None:
+            raise ValueError(f"target={out['target']} and targets={list(targets)}: give one of them")
+    out["targets"] = targets
     if out["n_edge"] == 0 and out["n_clean"] == 0:
         raise ValueError("n_edge=0 and n_clean=0: the attacker needs at least one image")
     return out
@@ -89,7 +99,10 @@ class FederatedAttackStrategy:
     ``name`` labels the strategy in tables and is not part of its key.
     ``n_edge`` / ``n_clean``: each attacker's edge-case and clean images
     (None: the task's, Southwest 100 + 400, ARDIS 66 + 100); ``target``:
-    None for the task's edge-case label.
+    None for the task's edge-case label. ``targets``: competing attackers,
+    attacker i relabelling its edge cases to ``targets[i mod len(targets)]``
+    (e.g. ``[1, 2]``: the first paper's label question asked in federated
+    learning); give ``target`` or ``targets``, not both.
     """
 
     mode: str = "black-box"
@@ -104,10 +117,12 @@ class FederatedAttackStrategy:
     n_edge: int | None = None
     n_clean: int | None = None
     target: int | None = None
+    targets: tuple[int, ...] | None = None
     name: str | None = None
 
     FIELDS: ClassVar[tuple[str, ...]] = ("mode", "schedule", "every", "pool_fraction", "eps", "eps_decay",
-                                         "project_every", "lr", "local_epochs", "n_edge", "n_clean", "target")
+                                         "project_every", "lr", "local_epochs", "n_edge", "n_clean", "target",
+                                         "targets")
 
     def __post_init__(self) -> None:
         for name, value in check_attack_fields(self).items():
@@ -124,13 +139,24 @@ class FederatedAttackStrategy:
         return max(1, int(math.floor(self.pool_fraction * n_clients + 0.5)))
 
     def attack_fields(self) -> dict[str, Any]:
-        """The fields a simulator attacker takes (everything but ``name``)."""
+        """Every field but ``name``."""
         return {f: getattr(self, f) for f in self.FIELDS}
+
+    def attacker_fields(self, index: int) -> dict[str, Any]:
+        """The fields of attacker ``index``'s simulator attacker: ``targets``
+        resolved to its own ``target``."""
+        d = self.attack_fields()
+        targets = d.pop("targets")
+        if targets is not None:
+            d["target"] = targets[index % len(targets)]
+        return d
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data: fields that differ from the defaults, and ``name`` when set."""
         defaults = {f.name: f.default for f in fields(self)}
         d = {f: v for f, v in self.attack_fields().items() if v != defaults[f]}
+        if self.targets is not None:
+            d["targets"] = list(self.targets)
         d["mode"] = self.mode
         if self.name is not None:
             d = {"name": self.name, **d}

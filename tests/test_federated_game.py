@@ -35,6 +35,12 @@ name = "black-box"
 mode = "black-box"
 every = 1
 
+[[attackers]]
+name = "competing"
+mode = "black-box"
+every = 1
+targets = [1, 2]
+
 [[defenders]]
 name = "FedAvg"
 aggregator = "fedavg"
@@ -59,6 +65,13 @@ def test_attack_strategy_validates_and_round_trips():
         FederatedAttackStrategy(mode="pgdd")
     with pytest.raises(ValueError, match="unknown field"):
         FederatedAttackStrategy.from_dict({"mode": "pgd", "epsilon": 1})
+    competing = FederatedAttackStrategy(targets=[1, 2])
+    assert [competing.attacker_fields(i)["target"] for i in range(3)] == [1, 2, 1]
+    assert FederatedAttackStrategy.from_dict(competing.to_dict()) == competing
+    with pytest.raises(ValueError, match="give one of them"):
+        FederatedAttackStrategy(target=1, targets=[1, 2])
+    with pytest.raises(ValueError, match=r"targets\[1\]=-2 is out of range"):
+        FederatedAttackStrategy(targets=[1, -2])
     assert AggregatorStrategy("krum", name="K").label == "K" and AggregatorStrategy("krum").label == "krum"
     assert AggregatorStrategy("krum", name="K").key() == AggregatorStrategy("krum").key()
 
@@ -106,7 +119,9 @@ def test_fill_and_solve_a_tiny_federated_game(tmp_path, capsys):
     assert main(["fill", str(path), "--cache", str(cache), "--quiet"]) == 0
     oracle = make_oracle(load_spec(path), cache=ResultCache(cache), train=False)
     assert type(oracle).__name__ == "FederatedOracle"
-    outcomes = {j.defender.aggregator: oracle.cached(j) for j in oracle.jobs()}
+    outcomes = {j.defender.aggregator: oracle.cached(j) for j in oracle.jobs(["black-box"])}
+    competing = oracle.cached(oracle.jobs(["competing"], ["FedAvg"])[0])
+    assert competing.targets == (1, 2)  # attacker i relabels its sevens to targets[i]
     for agg, o in outcomes.items():
         assert o is not None and o.n_attackers == 2 and o.extra["kind"] == "federated"
         assert all(0.0 <= a <= 1.0 for a in o.asr) and 0.0 < o.defender_val_acc <= 1.0
@@ -127,4 +142,4 @@ def test_fill_and_solve_a_tiny_federated_game(tmp_path, capsys):
     # a second fill trains nothing
     assert main(["fill", str(path), "--cache", str(cache), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["trained"] == 0 and report["cached"] == 2
+    assert report["trained"] == 0 and report["cached"] == 4

@@ -86,6 +86,9 @@ class FederatedAttacker(FederatedAttackStrategy):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.targets is not None:
+            raise ValueError(f"targets={list(self.targets)}: one simulator attacker has one target; "
+                             f"use target (FederatedAttackStrategy.attacker_fields resolves targets)")
         if self.edge is not None and not isinstance(self.edge, EdgeCaseSet):
             raise ValueError(f"edge={self.edge!r}; allowed: an EdgeCaseSet or None")
         if self.edge is not None and self.n_edge is not None and self.n_edge > len(self.edge.x_train):
@@ -121,6 +124,7 @@ class FederatedAttacker(FederatedAttackStrategy):
         """Plain JSON data of every field that changes a run (``name`` left
         out; ``edge`` as its name and SHA-256 fingerprint)."""
         d: dict[str, Any] = self.attack_fields()
+        d.pop("targets")
         d["edge"] = None if self.edge is None else {"name": self.edge.name, "sha256": self.edge.fingerprint()}
         return d
 

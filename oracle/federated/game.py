@@ -119,7 +119,7 @@ class FederatedOracle(PayoffOracle):
         t0 = time.perf_counter()
         config = dataclasses.replace(self.config, seed=job.seed)
         state = self.initial_state(config)
-        attackers = [FederatedAttacker(**job.attacker.attack_fields(), name=f"attacker {i}")
+        attackers = [FederatedAttacker(**job.attacker.attacker_fields(i), name=f"attacker {i}")
                      for i in range(self.spec.n_attackers)]
         t1 = time.perf_counter()
         run = run_federated(self.task, config, attackers, job.defender, initial_state=state, device=self.device,
