@@ -26,7 +26,7 @@ __all__ = ["run_with_ray", "evaluate_job"]
 
 def evaluate_job(spec_toml: str, attacker: dict[str, Any] | None, defender: dict[str, Any], seed: int,
                  device: str | None, data_dir: str | None, threads: int | None,
-                 population: list | None = None) -> str:
+                 population: list | None = None, state_dir: str | None = None) -> str:
     """Train and measure one job from plain data (what a Ray task runs); the Outcome as JSON."""
     import tomllib
 
@@ -45,6 +45,7 @@ def evaluate_job(spec_toml: str, attacker: dict[str, Any] | None, defender: dict
         from strategies import AggregatorStrategy
         from strategies.federated import FederatedAttackStrategy
 
+        oracle.warm_start_dir = state_dir  # the driver's warm starts (FederatedOracle.fill trains them first)
         job = Job(FederatedAttackStrategy.from_dict(attacker), AggregatorStrategy.from_dict(defender), seed)
         return oracle.evaluate(job).to_json()
     pop = tuple((AttackerStrategy.from_dict(d), int(c)) for d, c in (population or ()))
@@ -88,7 +89,8 @@ def run_with_ray(oracle, todo: list, report, *, ray_address: str | None = None,
                 continue
             ref = task.remote(spec_toml, None if job.attacker is None else job.attacker.to_dict(),
                               job.defender.to_dict(), job.seed, device, data_dir, threads,
-                              [[s.to_dict(), c] for s, c in job.population])
+                              [[s.to_dict(), c] for s, c in job.population],
+                              None if getattr(oracle, "warm_start_dir", None) is None else os.fspath(oracle.warm_start_dir))
             pending[ref] = job
         try:
             while pending:

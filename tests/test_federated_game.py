@@ -143,3 +143,24 @@ def test_fill_and_solve_a_tiny_federated_game(tmp_path, capsys):
     assert main(["fill", str(path), "--cache", str(cache), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["trained"] == 0 and report["cached"] == 4
+
+
+def test_ray_executor_matches_local_for_a_federated_game(tmp_path):
+    """Ray workers read the warm start the driver trained (beside the driver's cache) and give the
+    same outcomes as the in-process executor on CPU."""
+    pytest.importorskip("ray")
+    text = TINY[: TINY.index("[[attackers]]\nname = \"competing\"")] + TINY[TINY.index("[[defenders]]"):]
+    path = tmp_path / "tiny.toml"
+    path.write_text(text)
+    spec = load_spec(path)
+    ray_cache, local_cache = tmp_path / "ray" / "c.sqlite", tmp_path / "local" / "c.sqlite"
+    ray_oracle = make_oracle(spec, cache=ResultCache(ray_cache), device="cpu")
+    report = ray_oracle.fill(executor="ray")
+    assert len(report.trained) == 2
+    assert len(list((tmp_path / "ray" / "warm_starts").glob("*.safetensors"))) == 1
+    local = make_oracle(spec, cache=ResultCache(local_cache), device="cpu")
+    local.fill()
+    for job in local.jobs():
+        a, b = ray_oracle.cached(job), local.cached(job)
+        assert a.asr == b.asr and a.defender_val_acc == b.defender_val_acc
+        assert a.extra["rounds"]["main_acc"] == b.extra["rounds"]["main_acc"]

@@ -88,13 +88,26 @@ class FederatedOracle(PayoffOracle):
         }
 
     # ------------------------------------------------------------------ warm start
+    #: Where warm starts are kept; None = ``warm_starts/`` beside the result cache.
+    warm_start_dir: Path | None = None
+
     def warm_start_path(self, config: FederatedConfig) -> Path:
         from strategies.keys import content_key
 
         from .simulator import warm_start_key
 
         key = content_key("federated-warm-start", {**warm_start_key(config), "data": self.task.fingerprint()})
-        return Path(self.cache.path).parent / "warm_starts" / f"{key[:32]}.safetensors"
+        folder = Path(self.warm_start_dir) if self.warm_start_dir else Path(self.cache.path).parent / "warm_starts"
+        return folder / f"{key[:32]}.safetensors"
+
+    def fill(self, *, seeds=None, executor: str = "local", **kwargs):
+        """:meth:`PayoffOracle.fill`; with Ray, the warm starts the missing jobs need are trained here
+        first (once per seed), so that the workers only read them."""
+        if executor == "ray":
+            self.warm_start_dir = self.warm_start_path(self.config).parent
+            for seed in sorted({job.seed for job in self.missing(seeds)}):
+                self.initial_state(dataclasses.replace(self.config, seed=seed))
+        return super().fill(seeds=seeds, executor=executor, **kwargs)
 
     def initial_state(self, config: FederatedConfig):
         """The warm-started global model for ``config``: from disk, or trained and saved (safetensors)."""
