@@ -40,7 +40,7 @@ def main() -> None:
     ap.add_argument("--data-dir", default=None)
     args = ap.parse_args()
     spec = load_spec(args.spec)
-    if getattr(spec.environment, "kind", "") != "federated":
+    if spec.environment.kind != "federated":
         ap.error(f"{args.spec} is not a federated game (its [environment] has no kind = 'federated')")
     oracle = make_oracle(spec, cache=ResultCache(args.cache), device=args.device, data_dir=args.data_dir,
                          progress=True)

@@ -105,7 +105,7 @@ def pgd_perturbation(model: "torch.nn.Module", x: np.ndarray, y: np.ndarray, *, 
             delta = (xb + delta).clamp(0, 255) - xb
             for _ in range(config.steps):
                 delta.requires_grad_(True)
-                loss = F.cross_entropy(model(_normalised(norm, xb + delta)), yb)
+                loss = F.cross_entropy(model(norm(xb + delta)), yb)  # differentiable in delta
                 (grad,) = torch.autograd.grad(loss, delta)
                 with torch.no_grad():
                     delta = (delta + config.step * grad.sign()).clamp(-config.eps, config.eps)
@@ -116,11 +116,6 @@ def pgd_perturbation(model: "torch.nn.Module", x: np.ndarray, y: np.ndarray, *, 
             p.requires_grad_(True)
         model.train(was_training)
     return out
-
-
-def _normalised(norm, x_float_nhwc):
-    """The normaliser's arithmetic on float pixels (differentiable)."""
-    return ((x_float_nhwc.permute(0, 3, 1, 2) / 255.0) - norm.mean) / norm.std
 
 
 def surrogate_perturbation(architecture: str, *, dataset: str, num_classes: int, preset: TrainPreset,

@@ -41,7 +41,7 @@ def evaluate_job(spec_toml: str, attacker: dict[str, Any] | None, defender: dict
         torch.set_num_threads(threads)
     spec = spec_from_dict(tomllib.loads(spec_toml), where="<ray task>")
     oracle = make_oracle(spec, device=device, data_dir=data_dir, train=True, progress=False)
-    if getattr(spec.environment, "kind", "") == "federated":
+    if spec.environment.kind == "federated":
         from strategies import AggregatorStrategy
         from strategies.federated import FederatedAttackStrategy
 

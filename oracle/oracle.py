@@ -482,7 +482,7 @@ class PayoffOracle:
 def make_oracle(spec: GameSpec, **kwargs: Any) -> PayoffOracle:
     """The oracle for ``spec``: :class:`PayoffOracle`, or the federated one when the
     environment is federated (:class:`oracle.federated.game.FederatedOracle`)."""
-    if getattr(spec.environment, "kind", "poisoning") == "federated":
+    if spec.environment.kind == "federated":
         from .federated.game import FederatedOracle
 
         return FederatedOracle(spec, **kwargs)

@@ -48,7 +48,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, ClassVar, Mapping, Sequence
 
 from strategies import (AggregatorStrategy, AttackerStrategy, DefenderStrategy, MixedAttackerStrategy,
                         attacker_strategy_from_dict)
@@ -87,6 +87,8 @@ class Environment:
     preset, with ``preset_overrides`` of its fields. ``resize``: resize images
     to this side (e.g. STL-10 to 32).
     """
+
+    kind: ClassVar[str] = "poisoning"  # a federated spec's environment is oracle.federated.config.FederatedEnvironment
 
     dataset: str = "cifar10"
     n_images: int | None = None
@@ -228,26 +230,9 @@ def spec_from_dict(data: Mapping[str, Any], where: str = "<spec>") -> GameSpec:
     # a federated game's attackers play attack modes and its defender aggregation rules
     read_attacker = FederatedAttackStrategy.from_dict if federated else attacker_strategy_from_dict
     read_defender = AggregatorStrategy.from_dict if federated else DefenderStrategy.from_dict
-    attackers: dict[str, Any] = {}
-    for k, table in enumerate(data.get("attackers", [])):
-        try:
-            strategy = read_attacker(table)
-        except (ValueError, TypeError, KeyError) as exc:
-            raise SpecError(f"{where}: [[attackers]] #{k + 1}: {exc}") from None
-        label = strategy.label if federated else strategy.name
-        if label in attackers:
-            raise SpecError(f"{where}: [[attackers]] #{k + 1}: name {label!r} is used twice")
-        attackers[label] = strategy
-    defenders: dict[str, Any] = {}
-    for k, table in enumerate(data.get("defenders", [])):
-        try:
-            strategy = read_defender(table)
-        except (ValueError, TypeError, KeyError) as exc:
-            raise SpecError(f"{where}: [[defenders]] #{k + 1}: {exc}") from None
-        label = strategy.label
-        if label in defenders:
-            raise SpecError(f"{where}: [[defenders]] #{k + 1}: name {label!r} is used twice")
-        defenders[label] = strategy
+    attackers = _read_strategies(where, "attackers", data.get("attackers", []), read_attacker,
+                                 lambda s: s.label if federated else s.name)
+    defenders = _read_strategies(where, "defenders", data.get("defenders", []), read_defender, lambda s: s.label)
     try:
         return GameSpec(
             name=str(game.get("name", Path(where).stem)),
@@ -260,6 +245,21 @@ def spec_from_dict(data: Mapping[str, Any], where: str = "<spec>") -> GameSpec:
         )
     except SpecError as exc:
         raise SpecError(f"{where}: {exc}") from None
+
+
+def _read_strategies(where: str, section: str, tables: Sequence[Any], read: Any, label_of: Any) -> dict[str, Any]:
+    """``[[section]]`` tables read with ``read``, keyed by ``label_of(strategy)``; errors name the table."""
+    out: dict[str, Any] = {}
+    for k, table in enumerate(tables):
+        try:
+            strategy = read(table)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise SpecError(f"{where}: [[{section}]] #{k + 1}: {exc}") from None
+        label = label_of(strategy)
+        if label in out:
+            raise SpecError(f"{where}: [[{section}]] #{k + 1}: name {label!r} is used twice")
+        out[label] = strategy
+    return out
 
 
 def spec_to_toml(spec: GameSpec) -> str:

@@ -391,8 +391,62 @@ def _toml_loads(text: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- #
 
 
+class _ComponentStrategy:
+    """What :class:`DefenderStrategy` and :class:`AggregatorStrategy` share: a
+    component name plus validated ``params`` and an optional ``name`` label;
+    plain-data and TOML round trips; a content key without the label."""
+
+    FIELDS: ClassVar[tuple[str, ...]]
+    KEY_KIND: ClassVar[str]
+    params: tuple[tuple[str, Any], ...]
+    name: str | None
+
+    def _check(self, what: str, value: str, registry: Mapping[str, ComponentSpec]) -> None:
+        check_name(what, value, registry)
+        object.__setattr__(self, "params", validate_params(what, registry[value], self.params))
+        if self.name is not None:
+            check_str("name", self.name)
+
+    @property
+    def params_map(self) -> Mapping[str, Any]:
+        """The parameters as a read-only mapping."""
+        return MappingProxyType(dict(self.params))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data; ``params`` omitted when empty, ``name`` when None."""
+        d: dict[str, Any] = {f: getattr(self, f) for f in self.FIELDS if f not in ("params", "name")}
+        if self.params:
+            d["params"] = dict(self.params)
+        if self.name is not None:
+            d["name"] = self.name
+        return d
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]):
+        check_keys(cls.KEY_KIND.replace("-", " "), data, (), cls.FIELDS)
+        return cls(**dict(data))
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(plain(self.to_dict()))
+
+    @classmethod
+    def from_toml(cls, text: str):
+        return cls.from_dict(_toml_loads(text))
+
+    def key_data(self) -> dict[str, Any]:
+        """Everything but ``name``, with ``params`` always present."""
+        d = self.to_dict()
+        d.pop("name", None)
+        d.setdefault("params", {})
+        return d
+
+    def key(self) -> str:
+        """SHA-256 hex of the canonical JSON of :meth:`key_data` (``name`` left out)."""
+        return content_key(self.KEY_KIND, self.key_data())
+
+
 @dataclass(frozen=True)
-class DefenderStrategy:
+class DefenderStrategy(_ComponentStrategy):
     """The defender's choice: an architecture, a defense and its parameters.
 
     >>> DefenderStrategy("resnet18", "spectral-signatures").params_map["k_per_class"]
@@ -422,20 +476,11 @@ class DefenderStrategy:
     name: str | None = None
 
     FIELDS: ClassVar[tuple[str, ...]] = ("architecture", "defense", "params", "name")
+    KEY_KIND: ClassVar[str] = "defender-strategy"
 
     def __post_init__(self) -> None:
         check_name("architecture", self.architecture, ARCHITECTURES)
-        check_name("defense", self.defense, DEFENSES)
-        object.__setattr__(
-            self, "params", validate_params("defense", DEFENSES[self.defense], self.params)
-        )
-        if self.name is not None:
-            check_str("name", self.name)
-
-    @property
-    def params_map(self) -> Mapping[str, Any]:
-        """The parameters as a read-only mapping."""
-        return MappingProxyType(dict(self.params))
+        self._check("defense", self.defense, DEFENSES)
 
     @property
     def label(self) -> str:
@@ -445,41 +490,9 @@ class DefenderStrategy:
     def spec(self) -> ComponentSpec:
         return DEFENSES[self.defense]
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data; ``params`` omitted when empty, ``name`` when None."""
-        d: dict[str, Any] = {"architecture": self.architecture, "defense": self.defense}
-        if self.params:
-            d["params"] = dict(self.params)
-        if self.name is not None:
-            d["name"] = self.name
-        return d
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "DefenderStrategy":
-        check_keys("defender strategy", data, (), cls.FIELDS)
-        return cls(**dict(data))
-
-    def to_toml(self) -> str:
-        return tomli_w.dumps(plain(self.to_dict()))
-
-    @classmethod
-    def from_toml(cls, text: str) -> "DefenderStrategy":
-        return cls.from_dict(_toml_loads(text))
-
-    def key_data(self) -> dict[str, Any]:
-        d = self.to_dict()
-        d.pop("name", None)
-        d.setdefault("params", {})
-        return d
-
-    def key(self) -> str:
-        """SHA-256 hex of the canonical JSON of architecture, defense and
-        parameters (``name`` left out)."""
-        return content_key("defender-strategy", self.key_data())
-
 
 @dataclass(frozen=True)
-class AggregatorStrategy:
+class AggregatorStrategy(_ComponentStrategy):
     """A federated aggregation rule and its parameters (see
     :data:`AGGREGATORS`): the defender's strategy in the federated game; same
     conventions as :class:`DefenderStrategy` (``name`` is a label, not part of
@@ -490,49 +503,11 @@ class AggregatorStrategy:
     name: str | None = None
 
     FIELDS: ClassVar[tuple[str, ...]] = ("aggregator", "params", "name")
+    KEY_KIND: ClassVar[str] = "aggregator-strategy"
 
     def __post_init__(self) -> None:
-        check_name("aggregator", self.aggregator, AGGREGATORS)
-        object.__setattr__(
-            self,
-            "params",
-            validate_params("aggregator", AGGREGATORS[self.aggregator], self.params),
-        )
-        if self.name is not None:
-            check_str("name", self.name)
-
-    @property
-    def params_map(self) -> Mapping[str, Any]:
-        return MappingProxyType(dict(self.params))
+        self._check("aggregator", self.aggregator, AGGREGATORS)
 
     @property
     def label(self) -> str:
         return self.name if self.name is not None else self.aggregator
-
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"aggregator": self.aggregator}
-        if self.params:
-            d["params"] = dict(self.params)
-        if self.name is not None:
-            d["name"] = self.name
-        return d
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "AggregatorStrategy":
-        check_keys("aggregator strategy", data, (), cls.FIELDS)
-        return cls(**dict(data))
-
-    def key_data(self) -> dict[str, Any]:
-        """Aggregator and parameters (``name`` left out)."""
-        return {"aggregator": self.aggregator, "params": dict(self.params)}
-
-    def key(self) -> str:
-        return content_key("aggregator-strategy", self.key_data())
-
-    def to_toml(self) -> str:
-        return tomli_w.dumps(plain(self.to_dict()))
-
-    @classmethod
-    def from_toml(cls, text: str) -> "AggregatorStrategy":
-        return cls.from_dict(_toml_loads(text))
-

@@ -70,10 +70,14 @@ class FederatedOracle(PayoffOracle):
         return load_task(self.config.task, self.data_dir)
 
     @cached_property
+    def task_fingerprint(self) -> str:
+        """The task's data (hashing it reads every image: once per oracle)."""
+        return self.task.fingerprint()
+
+    @cached_property
     def environment_key_data(self) -> dict[str, Any]:
-        task = self.task
         return {**self.spec.environment.to_dict(), "config": self.config.to_dict(),
-                "simulator_version": SIMULATOR_VERSION, "data_fingerprint": task.fingerprint()}
+                "simulator_version": SIMULATOR_VERSION, "data_fingerprint": self.task_fingerprint}
 
     def profile(self, job: Job) -> dict[str, Any]:
         from ..oracle import ORACLE_VERSION
@@ -96,7 +100,7 @@ class FederatedOracle(PayoffOracle):
 
         from .simulator import warm_start_key
 
-        key = content_key("federated-warm-start", {**warm_start_key(config), "data": self.task.fingerprint()})
+        key = content_key("federated-warm-start", {**warm_start_key(config), "data": self.task_fingerprint})
         folder = Path(self.warm_start_dir) if self.warm_start_dir else Path(self.cache.path).parent / "warm_starts"
         return folder / f"{key[:32]}.safetensors"
 
