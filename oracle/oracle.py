@@ -343,7 +343,8 @@ class PayoffOracle:
             keep = report.kept
             retrained = train(x[keep], y[keep])
         summary = report.score(joint.poisoned_train, joint.owner_train, n_attackers=self.spec.n_attackers)
-        summary.update(before_val_acc=float(victim.val_acc), extra_trainings=1 + int("mask" in excluded))
+        extra = int("mask" in excluded) + int(retrained is not excluded.get("victim"))
+        summary.update(before_val_acc=float(victim.val_acc), extra_trainings=extra)
         return retrained, summary
 
     def run(self, job: Job) -> Outcome:
