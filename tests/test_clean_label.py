@@ -117,5 +117,5 @@ def test_oracle_runs_a_clean_label_game(tmp_path):
     assert "clean_label" in oracle.profile(cl) and "clean_label" not in oracle.profile(bn)
     out = oracle.run(cl)
     assert len(out.asr) == 2 and all(0.0 <= a <= 1.0 for a in out.asr)
-    # poisoned images exist and kept their labels: every poisoned training input is of its owner's target class
-    assert sum(out.extra["poisoned_train_per_attacker"]) > 0
+    # both attackers poisoned some training images (which images, and their labels, are checked above)
+    assert all(n > 0 for n in out.extra["poisoned_train_per_attacker"]), out.extra["poisoned_train_per_attacker"]
