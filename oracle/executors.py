@@ -12,6 +12,18 @@ and releases the claims of unfinished jobs when it stops.
 On the CPU, a task uses as many torch threads as the driver would, so the
 same spec and seed give the same outcome on either executor. Ray is an
 optional dependency (``pip install 'backfire[ray]'``).
+
+Where the tasks run: without an address, the fill starts a local Ray
+instance of its own (``address="local"``: never a cluster that happens to
+run on the machine) and shuts it down at the end; with an address
+(``backfire fill --executor ray --ray-address HOST:PORT``), the tasks go to
+that existing cluster, which is left running. Every node of such a cluster
+needs backfire installed in the Python it runs tasks with, and the data
+directory (and, for federated games, the warm-start folder beside the
+cache) at the same path. Ray ≥ 2.52 clusters started with token
+authentication accept a driver that names their address only with
+``RAY_AUTH_MODE=token`` and the cluster's token (``RAY_AUTH_TOKEN`` or
+``~/.ray/auth_token``) in its environment.
 """
 
 from __future__ import annotations
@@ -69,9 +81,20 @@ def run_with_ray(oracle, todo: list, report, *, ray_address: str | None = None,
     if not ray.is_initialized():
         kwargs: dict[str, Any] = dict(include_dashboard=False, logging_level="ERROR", log_to_driver=False)
         if ray_address is None:
-            kwargs["num_cpus"] = os.cpu_count()
-        ray.init(address=ray_address, **kwargs)
-        started_here = ray_address is None
+            kwargs.update(address="local", num_cpus=os.cpu_count())
+        else:
+            kwargs.update(address=ray_address)
+        try:
+            ray.init(**kwargs)
+        except ConnectionError as err:
+            if ray_address is None:
+                raise
+            raise ConnectionError(
+                f"could not connect to the Ray cluster at {ray_address!r} ({err}); is it running, and, if it uses "
+                "token authentication, are RAY_AUTH_MODE=token and its token (RAY_AUTH_TOKEN or ~/.ray/auth_token) "
+                "set here?"
+            ) from None
+        started_here = True
     try:
         gpus = ray.cluster_resources().get("GPU", 0) > 0 and oracle.device in (None, "cuda")
         threads = None if gpus else torch.get_num_threads()
@@ -111,5 +134,5 @@ def run_with_ray(oracle, todo: list, report, *, ray_address: str | None = None,
             if on_done:
                 on_done(job, outcome, "waited")
     finally:
-        if started_here:
+        if started_here:  # disconnects; stops the instance only where this fill started it
             ray.shutdown()

@@ -2,14 +2,16 @@
 
 Fill a tiny game, solve it, fill again without training (cache hits); kill a
 fill midway and resume it; two fills at once on one cache file; the Ray
-executor on a local Ray instance gives the same outcomes; a DPR-reduced
-role-symmetric game asks the oracle only for the profiles it needs.
+executor on a local Ray instance and on an existing Ray cluster gives the
+same outcomes; a DPR-reduced role-symmetric game asks the oracle only for
+the profiles it needs.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -156,6 +158,58 @@ def test_ray_executor_matches_local(spec_path, tmp_path):
     local.fill()
     report = remote.fill(executor="ray")
     assert len(report.trained) == 4
+    for job in local.jobs():
+        a, b = local.cached(job), remote.cached(job)
+        assert a.asr == b.asr and a.defender_val_acc == b.defender_val_acc
+
+
+def _start_ray_head(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    """``ray start --head --block`` in its own process group; its address once it is up."""
+    ray_cli = Path(sys.executable).with_name("ray")
+    head = subprocess.Popen(
+        [str(ray_cli), "start", "--head", "--port=0", "--num-cpus=2", "--include-dashboard=false",
+         "--disable-usage-stats", "--block"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines = []
+    for line in head.stdout:  # the address line comes within seconds; --block then waits forever
+        lines.append(line)
+        found = re.search(r"ray start --address='([^']+)'", line)
+        if found:
+            return head, found.group(1)
+    head.wait()
+    raise AssertionError("ray start --head did not print its address:\n" + "".join(lines))
+
+
+def test_ray_executor_on_an_existing_cluster(spec_path, tmp_path):
+    """``--ray-address``: the tasks go to a cluster started beforehand (with token authentication, as
+    Ray >= 2.52 does), the driver alone writes the cache, the outcomes equal the in-process ones, and
+    the cluster keeps running after the fill. Without the token the fill fails in one line, exit 2."""
+    pytest.importorskip("ray")
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": os.urandom(16).hex(),
+           "RAY_ADDRESS": ""}
+    head, address = _start_ray_head(env)
+    try:
+        cache = tmp_path / "cluster.sqlite"
+        proc = _cli("fill", str(spec_path), "--cache", str(cache), "--executor", "ray", "--ray-address", address,
+                    "--json", env_extra=env)
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err
+        assert json.loads(out)["trained"] == 4
+        assert head.poll() is None, "the fill must leave an existing cluster running"
+        # a driver without the cluster's token is refused: one line, exit status 2
+        wrong = {**env, "RAY_AUTH_TOKEN": os.urandom(16).hex()}
+        proc = _cli("fill", str(spec_path), "--cache", str(tmp_path / "refused.sqlite"), "--executor", "ray",
+                    "--ray-address", address, env_extra=wrong)
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 2
+        last = err.strip().splitlines()[-1]
+        assert last.startswith("backfire: error: could not connect to the Ray cluster at") and "RAY_AUTH_MODE" in last
+    finally:  # the whole process group: SIGTERM would make Ray's processes take ~30 s to wind down
+        os.killpg(head.pid, signal.SIGKILL)
+        head.wait(timeout=60)
+    local = PayoffOracle(load_spec(spec_path), cache=ResultCache(tmp_path / "local.sqlite"))
+    local.fill()
+    remote = PayoffOracle(load_spec(spec_path), cache=ResultCache(cache))
     for job in local.jobs():
         a, b = local.cached(job), remote.cached(job)
         assert a.asr == b.asr and a.defender_val_acc == b.defender_val_acc
