@@ -4,10 +4,12 @@
     python benchmarks/federated.py --preset southwest --rounds 5 --device cuda   # paper-size CIFAR-10 task
 
 Part 1 runs ``--rounds`` rounds of the preset (no warm start: the round's cost
-does not depend on it) with one black-box attacker every round under FedAvg and
-prints seconds per round. Part 2 times every aggregator on the stacked updates
-of one round at the task model's size (m clients × P parameters), side by side
-in one run.
+does not depend on it) with one black-box attacker every round under FedAvg,
+twice side by side: the honest clients trained one after another, and trained
+together as one vectorised model (``oracle/federated/cohort.py``; the default on
+CUDA); it prints seconds per round of each and their ratio. Part 2 times every
+aggregator on the stacked updates of one round at the task model's size
+(m clients × P parameters), side by side in one run.
 """
 
 from __future__ import annotations
@@ -47,12 +49,17 @@ def main() -> None:
     info = device_info(dev)
     print(f"{config.task}: {task.model}, {n_params:,} parameters, {config.n_clients} clients, "
           f"{config.clients_per_round} per round, {config.local_epochs} local epochs; device {info.get('name', dev)}")
-    t0 = time.perf_counter()
-    run = run_federated(task, config, [FederatedAttacker(mode="black-box", every=1)], "fedavg",
-                        initial_state=state, device=dev)
-    seconds = time.perf_counter() - t0
-    print(f"{args.rounds} rounds in {seconds:.1f} s: {seconds / args.rounds:.2f} s per round, "
-          f"{args.rounds / seconds:.3f} rounds/s (main acc {run.main_acc()[-1] * 100:.1f}%)")
+    per_round = {}
+    for together in (False, True):
+        label = "clients together" if together else "clients one by one"
+        t0 = time.perf_counter()
+        run = run_federated(task, config, [FederatedAttacker(mode="black-box", every=1)], "fedavg",
+                            initial_state=state, device=dev, batch_clients=together)
+        seconds = time.perf_counter() - t0
+        per_round[together] = seconds / args.rounds
+        print(f"{label:<19} {args.rounds} rounds in {seconds:.1f} s: {seconds / args.rounds:.2f} s per round, "
+              f"{args.rounds / seconds:.3f} rounds/s (main acc {run.main_acc()[-1] * 100:.1f}%)")
+    print(f"together / one by one: {per_round[False] / per_round[True]:.2f}x the speed")
 
     m = config.clients_per_round
     gen = torch.Generator(device=dev).manual_seed(0)

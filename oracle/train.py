@@ -194,6 +194,10 @@ def _use_amp(amp: bool, device: torch.device) -> bool:
     return bool(amp and device.type == "cuda" and torch.cuda.is_bf16_supported())
 
 
+def _use_channels_last(channels_last: bool, device: torch.device) -> bool:
+    return bool(channels_last and device.type == "cuda")
+
+
 def _autocast(enabled: bool, device: torch.device):
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
 
@@ -462,7 +466,7 @@ def train_victim(
 
     dev = resolve_device(device)
     amp = _use_amp(cfg.amp, dev)
-    channels_last = cfg.channels_last and dev.type == "cuda"
+    channels_last = _use_channels_last(cfg.channels_last, dev)
     normalize = _Normalizer(dataset, c, dev, channels_last)
 
     torch.manual_seed(seed)
@@ -595,7 +599,7 @@ def _batched(
         dev = resolve_device(device)
         model.to(dev)
     use_amp = _use_amp(amp, dev)
-    channels_last = dev.type == "cuda" and _model_device(model).type == "cuda"
+    channels_last = _use_channels_last(True, dev) and _model_device(model).type == "cuda"
     normalize = _Normalizer(dataset, int(images.shape[-1]), dev, channels_last)
     was_training = model.training
     model.eval()

@@ -373,6 +373,64 @@ def test_fixed_pool_and_fixed_frequency_attackers_together(task, warm):
     assert not frame["backdoor_acc_1"].equals(frame["backdoor_acc"])
 
 
+def _without_dropout(monkeypatch):
+    """Build the task models with every dropout at p = 0 (the one thing the two training modes draw differently)."""
+    import oracle.federated.simulator as sim
+
+    build = sim._new_model
+
+    def new_model(task, seed):
+        model = build(task, seed)
+        for m in model.modules():
+            if isinstance(m, (torch.nn.Dropout, torch.nn.Dropout2d)):
+                m.p = 0.0
+        return model
+
+    monkeypatch.setattr(sim, "_new_model", new_model)
+
+
+@pytest.mark.parametrize("which", ["ardis", "southwest"])
+def test_clients_trained_together_match_the_sequential_loop(which, task, warm, monkeypatch):
+    """Honest clients trained as one vectorised model (the default on CUDA) take the same SGD steps on
+    the same batches as the sequential loop: with dropout off, the same weights up to rounding. The
+    clients hold different amounts of data, so partial batches and clients that run out early occur."""
+    _without_dropout(monkeypatch)
+    if which == "ardis":
+        the_task, cfg, state = task, dataclasses.replace(TINY, rounds=2, batch_size=16, local_epochs=2), warm
+    else:
+        the_task = load_task("southwest")  # VGG-9, crop-and-flip augmentation drawn per client
+        cfg = federated_preset("southwest", n_clients=6, clients_per_round=3, rounds=1, local_epochs=2,
+                               batch_size=8, warm_start_epochs=0, n_train=120, n_test=40)
+        state = None
+    runs = {}
+    for together in (False, True):
+        attackers = [FederatedAttacker("black-box", every=1, n_edge=10, n_clean=10)]
+        runs[together] = run_federated(the_task, cfg, attackers, "fedavg", initial_state=state,
+                                       batch_clients=together)
+        assert runs[together].batch_clients is together
+    sizes = {runs[True].client_sizes[c] for r in runs[True].records for c in r.clients}
+    assert len(sizes) > 1 and any(n % cfg.batch_size for n in sizes)
+    seq, vec = runs[False], runs[True]
+    for k in seq.final_state:
+        assert torch.allclose(seq.final_state[k], vec.final_state[k], atol=1e-5), k
+    a, b = seq.to_frame(), vec.to_frame()
+    assert a["clients"].equals(b["clients"])
+    np.testing.assert_allclose(a["honest_norm_mean"][1:], b["honest_norm_mean"][1:], rtol=1e-4)
+    np.testing.assert_allclose(a["main_acc"], b["main_acc"], atol=0.01)
+
+
+def test_clients_trained_together_with_dropout_are_seeded(task, warm):
+    cfg = dataclasses.replace(TINY, rounds=2)
+    runs = [run_federated(task, cfg, [FederatedAttacker("black-box", every=1)], "fedavg", initial_state=warm,
+                          batch_clients=True) for _ in range(2)]
+    assert all(torch.equal(runs[0].final_state[k], runs[1].final_state[k]) for k in runs[0].final_state)
+    sequential = run_federated(task, cfg, [FederatedAttacker("black-box", every=1)], "fedavg", initial_state=warm,
+                               batch_clients=False)
+    # other dropout masks: other weights, a model of the same quality
+    assert not torch.equal(runs[0].final_state["fc1.weight"], sequential.final_state["fc1.weight"])
+    assert abs(runs[0].main_acc()[-1] - sequential.main_acc()[-1]) < 0.05
+
+
 def test_southwest_vgg9_smoke():
     """CIFAR-10 + Southwest with VGG-9 and the crop/flip augmentation: one tiny round."""
     sw = load_task("southwest")

@@ -126,6 +126,7 @@ def test_fill_and_solve_a_tiny_federated_game(tmp_path, capsys):
         assert o is not None and o.n_attackers == 2 and o.extra["kind"] == "federated"
         assert all(0.0 <= a <= 1.0 for a in o.asr) and 0.0 < o.defender_val_acc <= 1.0
         assert o.targets == (1, 1)  # ARDIS sevens -> "1"
+        assert o.environment["client_training"] == "sequential"  # the default off CUDA
         assert len(o.extra["rounds"]["main_acc"]) == 3  # rounds 0, 1, 2
         assert oracle.defender_payoff(o) == pytest.approx(o.defender_val_acc - np.mean(o.asr))
     # Krum with f = 0 keeps one update per round

@@ -415,6 +415,26 @@ def test_resolve_device_and_device_info():
     assert json.loads(json.dumps(info)) == info
 
 
+def test_cuda_only_settings_train_on_the_cpu(tiny_run, digits, monkeypatch):
+    """The fast preset's CUDA-only settings (bf16 autocast, channels_last), switched on for the CPU: the
+    same training loop runs through them (loss in fp32, evaluation under autocast) and learns as well as
+    fp32 does. CI has no GPU, so this is what runs those lines there."""
+    import oracle.train as train
+
+    monkeypatch.setattr(train, "_use_amp", lambda amp, device: bool(amp))
+    monkeypatch.setattr(train, "_use_channels_last", lambda channels_last, device: bool(channels_last))
+    r = train_victim(
+        "smallcnn", digits.x_train, digits.y_train, digits.x_test, digits.y_test, num_classes=10,
+        dataset="digits", preset=get_preset("tiny", amp=True, channels_last=True), seed=SEED, device="cpu",
+    )  # fmt: skip
+    assert r.model.conv1.weight.dtype == torch.float32  # autocast, not a bf16 model
+    assert r.model.conv2.weight.is_contiguous(memory_format=torch.channels_last)
+    assert all(math.isfinite(v) for v in r.history["train_loss"])
+    assert r.val_acc > 0.8 and abs(r.val_acc - tiny_run.val_acc) < 0.05
+    pred = predict(r.model, digits.x_test, dataset="digits", device="cpu", amp=True)
+    assert np.mean(pred == digits.y_test) == pytest.approx(r.val_acc, abs=0.02)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_training_smoke(digits):  # pragma: no cover - runs on GPU machines only
     r = train_victim(

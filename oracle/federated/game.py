@@ -91,6 +91,11 @@ class FederatedOracle(PayoffOracle):
             "aggregator": job.defender.key_data(),
         }
 
+    #: Train each round's honest clients together (:mod:`.cohort`); None = on CUDA only. Not part of
+    #: the cache key (like the device, it changes how, not what, is computed: the dropout masks differ);
+    #: each outcome records which mode made it in ``environment["client_training"]``.
+    batch_clients: bool | None = None
+
     # ------------------------------------------------------------------ warm start
     #: Where warm starts are kept; None = ``warm_starts/`` beside the result cache.
     warm_start_dir: Path | None = None
@@ -140,7 +145,7 @@ class FederatedOracle(PayoffOracle):
                      for i in range(self.spec.n_attackers)]
         t1 = time.perf_counter()
         run = run_federated(self.task, config, attackers, job.defender, initial_state=state, device=self.device,
-                            progress=self.progress)
+                            progress=self.progress, batch_clients=self.batch_clients)
         t2 = time.perf_counter()
         last = run.records[-1]
         backdoor = [float(v) for v in last.attacker_backdoor_acc]
@@ -151,7 +156,8 @@ class FederatedOracle(PayoffOracle):
             clean_acc=[float(last.main_acc)] * n, targets=[a.target_label(self.task) for a in attackers],
             defender_val_acc=float(last.main_acc), seed=job.seed,
             timings={"warm_start": t1 - t0, "train": t2 - t1, "rounds_per_second": len(run.records) / max(t2 - t1, 1e-9)},
-            environment={**run.device, **_versions(), "host": socket.gethostname()},
+            environment={**run.device, **_versions(), "host": socket.gethostname(),
+                         "client_training": "together" if run.batch_clients else "sequential"},
             extra={
                 "kind": "federated",
                 "main_acc": float(last.main_acc),

@@ -18,7 +18,9 @@ One round t = 1, …, R:
    of the client's data in a seeded random order, the last one partial).
    Attackers train on their own set (:mod:`.attacks`): PGD projects onto
    ‖w − w_g‖ ≤ eps_t, PGD with replacement then scales its update by
-   n_S / n_a.
+   n_S / n_a. With ``batch_clients`` (default on CUDA) the honest clients
+   of the round train together as one vectorised model
+   (:mod:`.cohort`: the same batches and SGD steps, other dropout masks).
 4. The server flattens the updates Δ_i = w_i − w_g
    (``torch.nn.utils.parameters_to_vector`` order) into an (m, P) matrix and
    calls :func:`oracle.federated.aggregators.aggregate` with the chosen rule
@@ -72,6 +74,7 @@ from ..train import _Normalizer, device_info, random_flip, random_translate, res
 from .aggregators import aggregate
 from .config import FEDERATED_PRESETS, PARTITIONS, SIMULATOR_VERSION, FederatedConfig, federated_preset
 from .attacks import FederatedAttacker, attacker_dataset, draw_pools, model_replacement, project_l2
+from .cohort import Augment, CohortTrainer
 from .partition import dirichlet_partition, iid_partition
 from .tasks import FederatedTask
 
@@ -96,7 +99,7 @@ __all__ = [
 _CIFAR_TRANSLATE = 4
 _EVAL_BATCH = 1024
 # stream ids for derived seeds
-_SEED_HONEST, _SEED_ATTACKER, _SEED_WARM, _SEED_SAMPLER, _SEED_AGGREGATOR = range(5)
+_SEED_HONEST, _SEED_ATTACKER, _SEED_WARM, _SEED_SAMPLER, _SEED_AGGREGATOR, _SEED_COHORT = range(6)
 
 
 # --------------------------------------------------------------------------
@@ -225,8 +228,6 @@ def _assign(params: Sequence[nn.Parameter], vec: torch.Tensor) -> None:
             p.copy_(vec[start : start + n].view_as(p))
             start += n
 
-
-Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
 
 def _augmenter(dataset: str, on: bool) -> Augment:
@@ -388,6 +389,7 @@ class FederatedRun:
     seconds: float
     device: dict[str, Any] = field(compare=False)
     final_state: dict[str, torch.Tensor] = field(compare=False, repr=False)
+    batch_clients: bool = field(default=False, compare=False)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per round. Columns: round, lr, clients / attackers /
@@ -596,6 +598,20 @@ def _train_slot(
     return w - w_global
 
 
+def _train_cohort(
+    cohort: CohortTrainer, slots: Sequence[_Slot], round_: int, w_global: torch.Tensor, data: _Data,
+    config: FederatedConfig,
+) -> dict[int, torch.Tensor]:
+    """The updates of the round's honest slots (slot index -> Δ), trained together."""
+    honest = [j for j, s in enumerate(slots) if s.attacker is None]
+    w = cohort.train(
+        w_global, data.x, data.y, [data.clients[slots[j].client] for j in honest],
+        [_derive_seed(config.seed, _SEED_HONEST, round_, slots[j].client) for j in honest],
+        epochs=config.local_epochs, lr=config.lr_at(round_), dropout_seed=_derive_seed(config.seed, _SEED_COHORT, round_),
+    )  # fmt: skip
+    return {j: row - w_global for j, row in zip(honest, w)}
+
+
 def _weight(slot: _Slot, data: _Data) -> int:
     if slot.attacker is None:
         return int(data.sizes[slot.client])
@@ -646,23 +662,29 @@ def run_federated(
     initial_state: Mapping[str, torch.Tensor] | None = None,
     device: str | torch.device | None = None,
     progress: bool = False,
+    batch_clients: bool | None = None,
 ) -> FederatedRun:
     """Simulate ``config.rounds`` rounds of federated learning on ``task``
     with ``attackers`` against ``aggregator`` (a name or an
     :class:`~strategies.defender.AggregatorStrategy`); see the module
     docstring for the round. ``initial_state``: the warm-started global model
     (default: :func:`warm_start` is run first). ``device``: None = automatic.
-    torch's global generators are left as they were.
+    ``batch_clients``: train each round's honest clients together
+    (:class:`~oracle.federated.cohort.CohortTrainer`: same batches, same SGD,
+    different dropout masks); None = on CUDA only, where it is the faster
+    mode. torch's global generators are left as they were.
     """
     started = time.perf_counter()
     strategy = aggregator if isinstance(aggregator, AggregatorStrategy) else AggregatorStrategy(aggregator)
     attackers = _check_attackers(attackers, config)
     dev = resolve_device(device)
+    if batch_clients is None:
+        batch_clients = dev.type == "cuda"
     if initial_state is None:
         initial_state = warm_start(task, config, device=dev, progress=progress)
     task = _subset_task(task, config)
     with _rng_scope(dev):
-        return _run(task, config, attackers, strategy, initial_state, dev, progress, started)
+        return _run(task, config, attackers, strategy, initial_state, dev, progress, started, bool(batch_clients))
 
 
 def _run(
@@ -674,6 +696,7 @@ def _run(
     dev: torch.device,
     progress: bool,
     started: float,
+    batch_clients: bool,
 ) -> FederatedRun:
     model = _new_model(task, config.seed).to(dev)
     try:
@@ -685,6 +708,10 @@ def _run(
     pools = draw_pools(attackers, config.n_clients)
     pool_owner = {c: i for i, pool in enumerate(pools) for c in pool}
     trainer = _LocalTrainer(model, config, task.dataset.name, task.shape[2], dev)
+    cohort = None
+    if batch_clients:
+        cohort = CohortTrainer(model, trainer.normalize, trainer.augment, batch_size=config.batch_size,
+                               momentum=config.momentum, weight_decay=config.weight_decay, dev=dev)
     sampler = np.random.default_rng(_derive_seed(config.seed, _SEED_SAMPLER))
     agg_gen = torch.Generator(device=dev)
     agg_gen.manual_seed(_derive_seed(config.seed, _SEED_AGGREGATOR))
@@ -700,8 +727,10 @@ def _run(
         t0 = time.perf_counter()
         slots = _round_slots(r, attackers, pool_owner, sampler, config)
         weights = [_weight(s, data) for s in slots]
+        together = _train_cohort(cohort, slots, r, w, data, config) if cohort is not None else {}
         updates = torch.stack([
-            _train_slot(s, j, r, w, sum(weights), trainer, data, attackers, config) for j, s in enumerate(slots)
+            together[j] if j in together else _train_slot(s, j, r, w, sum(weights), trainer, data, attackers, config)
+            for j, s in enumerate(slots)
         ])  # fmt: skip
         result = aggregate(strategy.aggregator, updates, weights, params, generator=agg_gen)
         w = w + result.update.to(w.dtype)
@@ -725,4 +754,5 @@ def _run(
         seconds=time.perf_counter() - started,
         device=device_info(dev),
         final_state={k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        batch_clients=batch_clients,
     )
