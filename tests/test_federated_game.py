@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 
 from oracle.cache import ResultCache
 from oracle.cli import main
+from oracle.federated.config import federated_preset
 from oracle.oracle import make_oracle
 from oracle.spec import SpecError, load_spec, spec_from_dict, spec_to_toml
 from strategies import AggregatorStrategy
@@ -78,7 +80,8 @@ def test_attack_strategy_validates_and_round_trips():
 
 def test_federated_specs_read_without_torch():
     code = ("import sys; from oracle.spec import load_spec; "
-            "[load_spec(p) for p in ('examples/games/federated.toml', 'examples/games/federated_paper.toml')]; "
+            "[load_spec(p) for p in ('examples/games/federated.toml', 'examples/games/federated_paper.toml', "
+            "'examples/games/federated_competing.toml', 'examples/games/federated_ardis_cpu.toml')]; "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -89,6 +92,10 @@ def test_federated_specs_read_without_torch():
     assert spec.environment.config().rounds == 10
     again = spec_from_dict(__import__("tomllib").loads(spec_to_toml(spec)))
     assert again.key() == spec.key()
+    # the digit task at the paper's federation size: only the number of rounds is cut
+    ardis = load_spec(ROOT / "examples/games/federated_ardis_cpu.toml").environment.config()
+    paper = federated_preset("ardis")
+    assert ardis.rounds == 150 and dataclasses.replace(ardis, rounds=paper.rounds) == paper
 
 
 @pytest.mark.parametrize("table,match", [

@@ -21,6 +21,7 @@ def test_quickstart_spec_reads():
 @pytest.mark.parametrize("path,dataset,architecture", [
     ("examples/games/table6.toml", "cifar10", "resnet18"),
     ("examples/games/table6_cpu.toml", "cifar10", "smallcnn"),
+    ("examples/games/table6_cpu_full.toml", "cifar10", "smallcnn"),
 ])
 def test_table6_specs_are_the_papers_game(path, dataset, architecture):
     """Five mixed strategies over the 2 trigger generators × 3 label configurations of Tables 3 and 4."""
@@ -42,6 +43,15 @@ def test_table6_specs_are_the_papers_game(path, dataset, architecture):
     assert {s.trigger for _, s in spec.attackers["Random triggers"].components} == {"random-badnet"}
     assert {tuple(a.target for a in s.expand(5, 10)) for _, s in spec.attackers["100% label overlap"].components} \
         == {(4, 4, 4, 4, 4)}
+
+
+def test_table6_full_data_spec_differs_from_the_subset_only_in_its_data():
+    subset, full = load_spec("examples/games/table6_cpu.toml"), load_spec("examples/games/table6_cpu_full.toml")
+    assert subset.environment.n_images == 6000 and full.environment.n_images is None
+    assert [s.key() for s in full.attackers.values()] == [s.key() for s in subset.attackers.values()]
+    assert [d.key() for d in full.defenders.values()] == [d.key() for d in subset.defenders.values()]
+    assert (full.environment.v_d, full.environment.n_max, full.environment.preset) == \
+        (subset.environment.v_d, subset.environment.n_max, subset.environment.preset)
 
 
 def test_round_trip_and_key(tmp_path):
