@@ -30,7 +30,7 @@ from oracle.federated.attacks import FederatedAttacker
 from oracle.federated.config import federated_preset
 from oracle.federated.simulator import _new_model, run_federated
 from oracle.federated.tasks import load_task
-from oracle.train import device_info, resolve_device
+from oracle.victims.train import device_info, resolve_device
 from strategies import AGGREGATORS
 
 

@@ -28,9 +28,9 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 
 import numpy as np
 
-from oracle.cache import ResultCache
-from oracle.oracle import PayoffOracle
-from oracle.spec import Environment, GameSpec, load_spec
+from oracle.store.cache import ResultCache
+from oracle.payoff_oracle import PayoffOracle
+from oracle.specs import Environment, GameSpec, load_spec
 from strategies import AttackerStrategy, DefenderStrategy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,7 +66,7 @@ def _run(spec: GameSpec, device: str | None) -> list[tuple[str, float, object]]:
 def _print(rows, title: str) -> None:
     import torch
 
-    from oracle.train import device_info
+    from oracle.victims.train import device_info
 
     info = device_info(None)
     print(f"{title}; device {info.get('gpu') or info.get('device')}, torch {torch.__version__}, "

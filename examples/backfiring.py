@@ -18,9 +18,9 @@ import argparse
 
 import numpy as np
 
-from oracle.cache import ResultCache
-from oracle.oracle import PayoffOracle
-from oracle.spec import Environment, GameSpec
+from oracle.store.cache import ResultCache
+from oracle.payoff_oracle import PayoffOracle
+from oracle.specs import Environment, GameSpec
 from strategies import AttackerStrategy, DefenderStrategy
 
 PAPER = {1: "100.0", 100: "27.5 ± 22.2"}

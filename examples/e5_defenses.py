@@ -22,9 +22,9 @@ import argparse
 
 import numpy as np
 
-from oracle.cache import ResultCache
-from oracle.oracle import PayoffOracle
-from oracle.spec import Environment, GameSpec
+from oracle.store.cache import ResultCache
+from oracle.payoff_oracle import PayoffOracle
+from oracle.specs import Environment, GameSpec
 from strategies import AttackerStrategy, DefenderStrategy
 
 DEFENSES = ("none", "cutmix", "adversarial-training", "spectral-signatures", "activation-clustering")

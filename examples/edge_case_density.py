@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import argparse
 
-from oracle.data import load_dataset, subset
+from oracle.data.datasets import load_dataset, subset
 from oracle.federated.edge_cases import log_density_report
 from oracle.federated.tasks import load_task
-from oracle.presets import get_preset
-from oracle.train import train_victim
+from oracle.victims.presets import get_preset
+from oracle.victims.train import train_victim
 
 
 def main() -> None:

@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from oracle.cache import ResultCache
+from oracle.store.cache import ResultCache
 from oracle.federated.plots import plot_accuracy, plot_runs
-from oracle.oracle import make_oracle
-from oracle.spec import load_spec
+from oracle.fill import fill, make_oracle
+from oracle.specs import load_spec
 
 
 def _slug(text: str) -> str:
@@ -44,7 +44,7 @@ def main() -> None:
         ap.error(f"{args.spec} is not a federated game (its [environment] has no kind = 'federated')")
     oracle = make_oracle(spec, cache=ResultCache(args.cache), device=args.device, data_dir=args.data_dir,
                          progress=True)
-    oracle.fill()
+    fill(oracle)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print("| attack | aggregator | seed | backdoor acc. (mean over attackers) | main-task acc. | attacker kept "

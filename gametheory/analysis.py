@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linprog
 
-from .equilibria import DEFAULT_TOL, _as_game, _scale
+from .equilibria import DEFAULT_TOL, as_game, payoff_scale
 
 __all__ = [
     "expected_payoffs",
@@ -27,7 +27,7 @@ def _player_matrix(A, B, player: int) -> np.ndarray:
     """The payoffs of ``player`` with its own strategies as rows."""
     if player not in (0, 1):
         raise ValueError(f"player={player!r} is out of range: allowed 0 (row/attacker) or 1 (column/defender)")
-    A, B = _as_game(A, B)
+    A, B = as_game(A, B)
     return A if player == 0 else B.T
 
 
@@ -49,7 +49,7 @@ def best_responses(A, B, player: int, opponent_mixture, tol: float = DEFAULT_TOL
     """Indices of ``player``'s pure best responses to the opponent's mixture (ties within tol × payoff range)."""
     M = _player_matrix(A, B, player)
     u = expected_payoffs(A, B, player, opponent_mixture)
-    return np.flatnonzero(u >= u.max() - tol * _scale(M))
+    return np.flatnonzero(u >= u.max() - tol * payoff_scale(M))
 
 
 def _dominated_by_mixture(M: np.ndarray, k: int, alive_rows: list[int], alive_cols: list[int], strict: bool, tol: float) -> bool:
@@ -93,7 +93,7 @@ def dominated(A, B, player: int, strict: bool = True, mixed: bool = True, tol: f
     M = _player_matrix(A, B, player)
     own = list(range(M.shape[0])) if rows is None else list(rows)
     opp = list(range(M.shape[1])) if cols is None else list(cols)
-    eps = tol * _scale(M)
+    eps = tol * payoff_scale(M)
     out = []
     for k in own:
         hit = False
@@ -130,7 +130,7 @@ def iterated_elimination(A, B, strict: bool = True, mixed: bool = True, tol: flo
     can depend on the order (here: lowest player, then lowest index first),
     and may remove equilibria, so use it knowingly.
     """
-    A, B = _as_game(A, B)
+    A, B = as_game(A, B)
     rows = list(range(A.shape[0]))
     cols = list(range(A.shape[1]))
     removed: list[tuple[int, int]] = []

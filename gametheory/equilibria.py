@@ -43,6 +43,8 @@ from scipy.optimize import linprog
 
 __all__ = [
     "METHODS",
+    "as_game",
+    "payoff_scale",
     "DEFAULT_TOL",
     "ZeroSumSolution",
     "regret",
@@ -69,7 +71,7 @@ ZERO_SUM_ENUMERATION_LIMIT = 20_000
 
 
 # --------------------------------------------------------------------------- basics
-def _as_game(A, B) -> tuple[np.ndarray, np.ndarray]:
+def as_game(A, B) -> tuple[np.ndarray, np.ndarray]:
     A = np.asarray(A, dtype=float)
     B = np.asarray(B, dtype=float)
     if A.ndim != 2 or A.shape != B.shape or 0 in A.shape:
@@ -87,7 +89,7 @@ def _normalise(M: np.ndarray) -> np.ndarray:
     return 1.0 + (M - lo) / (hi - lo)
 
 
-def _scale(M: np.ndarray) -> float:
+def payoff_scale(M: np.ndarray) -> float:
     """The payoff range used to make tolerances relative (1 for constant matrices)."""
     span = float(M.max() - M.min())
     return span if span > 0 else 1.0
@@ -99,7 +101,7 @@ def regret(A, B, x, y) -> tuple[float, float]:
     row regret = max_i (A y)_i − xᵀ A y,   column regret = max_j (xᵀ B)_j − xᵀ B y.
     Both are ≥ 0; (x, y) is a Nash equilibrium iff both are 0.
     """
-    A, B = _as_game(A, B)
+    A, B = as_game(A, B)
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     Ay = A @ y
@@ -109,9 +111,9 @@ def regret(A, B, x, y) -> tuple[float, float]:
 
 def is_equilibrium(A, B, x, y, tol: float = DEFAULT_TOL) -> bool:
     """True when both regrets are within ``tol`` times each player's payoff range."""
-    A, B = _as_game(A, B)
+    A, B = as_game(A, B)
     r_row, r_col = regret(A, B, x, y)
-    return r_row <= tol * _scale(A) and r_col <= tol * _scale(B)
+    return r_row <= tol * payoff_scale(A) and r_col <= tol * payoff_scale(B)
 
 
 def clean_strategy(x, zero: float = 1e-10) -> np.ndarray:
@@ -148,8 +150,8 @@ def _finish(A, B, candidates: Iterable[tuple], tol: float) -> list[tuple[np.ndar
 # --------------------------------------------------------------------------- pure
 def pure_equilibria(A, B, tol: float = DEFAULT_TOL) -> list[tuple[np.ndarray, np.ndarray]]:
     """All pure equilibria: cells (i, j) where i is a best response to j and j to i (within tol)."""
-    A, B = _as_game(A, B)
-    ta, tb = tol * _scale(A), tol * _scale(B)
+    A, B = as_game(A, B)
+    ta, tb = tol * payoff_scale(A), tol * payoff_scale(B)
     row_best = A >= A.max(axis=0, keepdims=True) - ta
     col_best = B >= B.max(axis=1, keepdims=True) - tb
     out = []
@@ -217,7 +219,7 @@ def support_enumeration(A, B, tol: float = DEFAULT_TOL) -> list[tuple[np.ndarray
     """
     from nashpy.algorithms.support_enumeration import indifference_strategies
 
-    A, B = _as_game(A, B)
+    A, B = as_game(A, B)
     An, Bn = _normalise(A), _normalise(B)
     candidates = []
     with warnings.catch_warnings():
@@ -263,7 +265,7 @@ def is_degenerate(A, B) -> bool:
     """
     from nashpy.polytope import build_halfspaces, non_trivial_vertices
 
-    A, B = _as_game(A, B)
+    A, B = as_game(A, B)
     if min(A.shape) == 1:  # degenerate iff the other player's best response to the lone strategy is tied
         u = B[0] if A.shape[0] == 1 else A[:, 0]
         return bool(np.sum(np.isclose(u, u.max())) > 1)
@@ -307,7 +309,7 @@ def vertex_enumeration(A, B, tol: float = DEFAULT_TOL) -> list[tuple[np.ndarray,
     [AvRvSvS10]; convex combinations of extreme equilibria that share a
     maximal clique are equilibria too.
     """
-    A, B = _as_game(A, B)
+    A, B = as_game(A, B)
     if min(A.shape) == 1:
         # A one-strategy player makes a polytope of dimension 1; qhull needs ≥ 2. Solve directly:
         return _one_sided(A, B, tol)
@@ -339,12 +341,12 @@ def _one_sided(A, B, tol) -> list[tuple[np.ndarray, np.ndarray]]:
     m, n = A.shape
     out = []
     if m == 1:
-        for j in np.flatnonzero(B[0] >= B[0].max() - tol * _scale(B)):
+        for j in np.flatnonzero(B[0] >= B[0].max() - tol * payoff_scale(B)):
             y = np.zeros(n)
             y[j] = 1.0
             out.append((np.ones(1), y))
     else:
-        for i in np.flatnonzero(A[:, 0] >= A[:, 0].max() - tol * _scale(A)):
+        for i in np.flatnonzero(A[:, 0] >= A[:, 0].max() - tol * payoff_scale(A)):
             x = np.zeros(m)
             x[i] = 1.0
             out.append((x, np.ones(1)))
@@ -406,7 +408,7 @@ def lemke_howson(A, B, tol: float = DEFAULT_TOL) -> list[tuple[np.ndarray, np.nd
     games (about 20 × 20 and up) some paths overflow; they are abandoned
     (and, where none succeeds, another method takes over).
     """
-    A, B = _as_game(A, B)
+    A, B = as_game(A, B)
     if min(A.shape) == 1:
         return _one_sided(A, B, tol)
     An, Bn = _normalise(A), _normalise(B)
@@ -419,9 +421,9 @@ def lemke_howson(A, B, tol: float = DEFAULT_TOL) -> list[tuple[np.ndarray, np.nd
 # --------------------------------------------------------------------------- zero-sum / constant-sum
 def is_constant_sum(A, B, tol: float = 1e-9) -> bool:
     """True when A + B is the same constant in every cell (to ``tol`` relative)."""
-    A, B = _as_game(A, B)
+    A, B = as_game(A, B)
     S = A + B
-    return bool(np.ptp(S) <= tol * max(1.0, float(np.abs(S).max()), _scale(A)))
+    return bool(np.ptp(S) <= tol * max(1.0, float(np.abs(S).max()), payoff_scale(A)))
 
 
 @dataclass(frozen=True)
@@ -559,13 +561,13 @@ def zero_sum_lp(A, B, tol: float = DEFAULT_TOL) -> ZeroSumSolution:
     saturates) their vertices are enumerated, so the caller gets every
     extreme equilibrium.
     """
-    A, B = _as_game(A, B)
+    A, B = as_game(A, B)
     if not is_constant_sum(A, B):
         raise ValueError("the LP method needs a constant-sum game (attacker + defender payoff equal in every cell)")
     x, v_row = _maximin(A)
     y, v_col = _maximin(B.T)
-    row_vertices, row_range, ex_r = _optimal_set(A, v_row, tol * _scale(A), x)
-    col_vertices, col_range, ex_c = _optimal_set(B.T, v_col, tol * _scale(B), y)
+    row_vertices, row_range, ex_r = _optimal_set(A, v_row, tol * payoff_scale(A), x)
+    col_vertices, col_range, ex_c = _optimal_set(B.T, v_col, tol * payoff_scale(B), y)
     clean = lambda vs: tuple(_dedupe([clean_strategy(v) for v in vs]))  # noqa: E731
     return ZeroSumSolution(
         value=float(x @ A @ y),
@@ -624,5 +626,5 @@ def solve(A, B, method: str = "auto", tol: float = DEFAULT_TOL) -> list[tuple[np
         raise ValueError(f"unknown method {method!r}: allowed {', '.join(METHODS)}")
     if not (tol > 0):
         raise ValueError(f"tol={tol!r} is out of range: allowed > 0")
-    A, B = _as_game(A, B)
+    A, B = as_game(A, B)
     return METHODS[method](A, B, tol)

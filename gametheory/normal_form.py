@@ -98,7 +98,7 @@ class NormalFormGame:
         defenders: Sequence[str] | None = None,
         table: PayoffTable | None = None,
     ):
-        A, B = equilibria._as_game(attacker_payoffs, defender_payoffs)
+        A, B = equilibria.as_game(attacker_payoffs, defender_payoffs)
         self.A, self.B = A, B
         m, n = A.shape
         self.attackers = tuple(attackers) if attackers is not None else tuple(f"a{i}" for i in range(m))

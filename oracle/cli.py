@@ -114,9 +114,9 @@ def _one_line(exc: BaseException) -> str:
 
 # --------------------------------------------------------------------------- game specs
 def _oracle(args: argparse.Namespace, train: bool):
-    from .cache import ResultCache
-    from .oracle import make_oracle
-    from .spec import load_spec
+    from oracle.store.cache import ResultCache
+    from oracle.fill import make_oracle
+    from oracle.specs import load_spec
 
     spec = load_spec(args.spec if hasattr(args, "spec") else args.file)
     if args.seeds:
@@ -142,6 +142,8 @@ def _table_from_cache(args: argparse.Namespace):
 
 
 def _fill(args: argparse.Namespace) -> int:
+    from oracle.fill import fill
+
     if args.max_cells is not None and args.max_cells < 0:
         raise UsageError(f"backfire: --max-cells={args.max_cells} is out of range: allowed ≥ 0")
     args.quiet = args.quiet or args.json
@@ -164,7 +166,7 @@ def _fill(args: argparse.Namespace) -> int:
     if not quiet:
         print(f"game {spec.name!r}: {len(spec.attackers)} attacker × {len(spec.defenders)} defender strategies, "
               f"N = {spec.n_attackers}, seeds {list(spec.seeds)}; {total} job(s); cache {oracle.cache.path}", flush=True)
-    report = oracle.fill(max_jobs=args.max_cells, executor=args.executor, ray_address=args.ray_address, on_done=on_done)
+    report = fill(oracle, max_jobs=args.max_cells, executor=args.executor, ray_address=args.ray_address, on_done=on_done)
     if args.json:
         counts = {k: len(getattr(report, k)) for k in ("trained", "cached", "waited", "remaining")}
         print(json.dumps({**counts, "seconds": round(report.seconds, 3)}))

@@ -16,7 +16,7 @@ of architectures, defenses and aggregators), :mod:`strategies.triggers`
 distances), :mod:`strategies.keys` (canonical JSON and content keys).
 """
 
-from ._validate import round_half_up
+from .validate import round_half_up
 from .actions import (
     DEFAULT_SEED,
     PAPER_LABELS,

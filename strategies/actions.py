@@ -49,7 +49,7 @@ from typing import Any, ClassVar, Iterable, Mapping, Sequence, Union
 import numpy as np
 import tomli_w
 
-from ._validate import (
+from .validate import (
     SEED_MAX,
     check_bool,
     check_int,

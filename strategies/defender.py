@@ -27,7 +27,7 @@ from typing import Any, Callable, ClassVar, Iterable, Mapping
 
 import tomli_w
 
-from ._validate import (
+from .validate import (
     SEED_MAX,
     check_bool,
     check_int,
@@ -143,7 +143,7 @@ class ComponentSpec:
 
 @dataclass(frozen=True)
 class ArchitectureSpec:
-    """A victim architecture name (built by ``oracle.models``)."""
+    """A victim architecture name (built by ``oracle.victims.models``)."""
 
     name: str
     description: str

@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Mapping
 
-from ._validate import check_int, check_keys, check_name, check_real, check_str
+from .validate import check_int, check_keys, check_name, check_real, check_str
 from .keys import content_key
 
 __all__ = ["ATTACK_MODES", "ATTACK_SCHEDULES", "FederatedAttackStrategy", "check_attack_fields"]

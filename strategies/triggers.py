@@ -53,7 +53,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from ._validate import SEED_MAX, check_int, round_half_up
+from .validate import SEED_MAX, check_int, round_half_up
 
 __all__ = [
     "ORTHOGONAL_BASE_SEED",
@@ -492,7 +492,7 @@ def make_triggers(actions: Sequence[Any], image_shape: Sequence[int]) -> Trigger
     its group. With actions from ``AttackerStrategy.expand``, row ``k`` is
     attacker ``k``.
     """
-    from ._validate import check_name
+    from .validate import check_name
 
     h, w, c = _image_shape(image_shape)
     n = len(actions)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oracle.allocation import (
+from oracle.data.allocation import (
     DEFENDER,
     TABLE5_SETTINGS,
     UNUSED,

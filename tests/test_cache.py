@@ -21,9 +21,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oracle import cache as C
-from oracle.cache import CacheError, ResultCache, canonical_json, content_key, default_cache_path
-from oracle.outcome import Outcome
+from oracle.store import cache as C
+from oracle.store.cache import CacheError, ResultCache, canonical_json, content_key, default_cache_path
+from oracle.store.outcome import Outcome
 
 FORK = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
 needs_fork = pytest.mark.skipif(FORK is None, reason="needs the 'fork' start method")
@@ -189,7 +189,7 @@ def test_second_put_keeps_the_first(tmp_path, caplog):
     with ResultCache(tmp_path / "r.sqlite") as cache:
         first, second = make_outcome(5, who="first"), make_outcome(5, who="second")
         assert cache.put("k", first, cell_key="c", seed=5, profile={"a": 1}) is True
-        with caplog.at_level("INFO", logger="oracle.cache"):
+        with caplog.at_level("INFO", logger="oracle.store.cache"):
             assert cache.put("k", second, cell_key="c", seed=5, profile={"a": 1}) is False
         assert "already stored" in caplog.text
         assert cache.get("k").extra == {"who": "first"}
@@ -594,7 +594,7 @@ def test_unwritable_location(tmp_path):
 
 _READ_ONLY_FOLDER_CHECK = """
 import sys
-from oracle.cache import CacheError, ResultCache
+from oracle.store.cache import CacheError, ResultCache
 folder = sys.argv[1]
 for name in ("r.sqlite", "new.sqlite"):
     try:
@@ -681,5 +681,5 @@ def test_lock_timeout_is_a_clear_error(tmp_path):
 
 
 def test_module_does_not_import_torch():
-    code = "import sys, oracle.cache; assert 'torch' not in sys.modules, 'torch imported'"
+    code = "import sys, oracle.store.cache; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from oracle.clean_label import CleanLabelConfig, pgd_perturbation
-from oracle.data import load_dataset
-from oracle.poison import build_joint_dataset
-from oracle.presets import get_preset
+from oracle.attacks.clean_label import CleanLabelConfig, pgd_perturbation
+from oracle.data.datasets import load_dataset
+from oracle.data.poison import build_joint_dataset
+from oracle.victims.presets import get_preset
 from strategies import AttackerAction, AttackerStrategy, apply_triggers
 
 
@@ -65,7 +65,7 @@ def test_clean_label_needs_a_perturbation(digits):
 def test_pgd_stays_in_the_ball_and_raises_the_loss(digits):
     import torch
 
-    from oracle.train import predict, train_victim
+    from oracle.victims.train import predict, train_victim
 
     x, y = digits.x_train, digits.y_train
     victim = train_victim("smallcnn", x, y, None, None, num_classes=10, dataset="digits",
@@ -100,9 +100,10 @@ def test_clean_label_config_is_validated():
 
 
 def test_oracle_runs_a_clean_label_game(tmp_path):
-    from oracle.cache import ResultCache
-    from oracle.oracle import Job, PayoffOracle
-    from oracle.spec import spec_from_dict
+    from oracle.store.cache import ResultCache
+    from oracle.jobs import Job
+    from oracle.payoff_oracle import PayoffOracle
+    from oracle.specs import spec_from_dict
 
     spec = spec_from_dict({
         "game": {"name": "cl", "n_attackers": 2, "seeds": [3407]},

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from oracle import data as D
-from oracle.data import (
+from oracle.data import datasets as D
+from oracle.data.datasets import (
     CIFAR10_CLASSES,
     Dataset,
     DatasetNotFound,

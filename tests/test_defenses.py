@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from oracle.allocation import DEFENDER
-from oracle.cache import ResultCache
-from oracle.defenses import adversarial_training_copies, cutmix_transform, training_set
-from oracle.oracle import PayoffOracle
-from oracle.poison import build_joint_dataset
-from oracle.spec import Environment, GameSpec
+from oracle.data.allocation import DEFENDER
+from oracle.store.cache import ResultCache
+from oracle.defenses.augmentative import adversarial_training_copies, cutmix_transform, training_set
+from oracle.payoff_oracle import PayoffOracle
+from oracle.data.poison import build_joint_dataset
+from oracle.specs import Environment, GameSpec
 from strategies import AttackerStrategy, DefenderStrategy, make_triggers
 from strategies.actions import AttackerAction
 

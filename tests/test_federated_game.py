@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from oracle.cache import ResultCache
+from oracle.store.cache import ResultCache
 from oracle.cli import main
 from oracle.federated.config import federated_preset
-from oracle.oracle import make_oracle
-from oracle.spec import SpecError, load_spec, spec_from_dict, spec_to_toml
+from oracle.fill import fill, make_oracle
+from oracle.specs import SpecError, load_spec, spec_from_dict, spec_to_toml
 from strategies import AggregatorStrategy
 from strategies.federated import FederatedAttackStrategy
 
@@ -79,7 +79,7 @@ def test_attack_strategy_validates_and_round_trips():
 
 
 def test_federated_specs_read_without_torch():
-    code = ("import sys; from oracle.spec import load_spec; "
+    code = ("import sys; from oracle.specs import load_spec; "
             "[load_spec(p) for p in ('examples/games/federated.toml', 'examples/games/federated_paper.toml', "
             "'examples/games/federated_competing.toml', 'examples/games/federated_ardis_cpu.toml')]; "
             "print('torch' in sys.modules)")
@@ -163,11 +163,11 @@ def test_ray_executor_matches_local_for_a_federated_game(tmp_path):
     spec = load_spec(path)
     ray_cache, local_cache = tmp_path / "ray" / "c.sqlite", tmp_path / "local" / "c.sqlite"
     ray_oracle = make_oracle(spec, cache=ResultCache(ray_cache), device="cpu")
-    report = ray_oracle.fill(executor="ray")
+    report = fill(ray_oracle, executor="ray")
     assert len(report.trained) == 2
     assert len(list((tmp_path / "ray" / "warm_starts").glob("*.safetensors"))) == 1
     local = make_oracle(spec, cache=ResultCache(local_cache), device="cpu")
-    local.fill()
+    fill(local)
     for job in local.jobs():
         a, b = ray_oracle.cached(job), local.cached(job)
         assert a.asr == b.asr and a.defender_val_acc == b.defender_val_acc

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from oracle import outcome
-from oracle.metrics import METRIC_NAMES, accuracy, attacker_metrics, collective, defender_payoff
+from oracle.store import outcome
+from oracle.victims.metrics import METRIC_NAMES, accuracy, attacker_metrics, collective, defender_payoff
 
 
 def test_hand_computed_metrics():
@@ -89,10 +89,10 @@ def test_accuracy_collective_and_defender_payoff():
 
 def test_hand_built_model_through_predict():
     """A module whose prediction is a known function of the pixels, run through
-    ``oracle.train.predict`` (normalisation included) on hand-made images."""
+    ``oracle.victims.train.predict`` (normalisation included) on hand-made images."""
     torch = pytest.importorskip("torch")
-    from oracle.models import normalization
-    from oracle.train import predict
+    from oracle.victims.models import normalization
+    from oracle.victims.train import predict
 
     mean, std = normalization("mnist")
 

@@ -1,4 +1,4 @@
-"""Tests for oracle.models: shapes, features, parameter counts, determinism."""
+"""Tests for oracle.victims.models: shapes, features, parameter counts, determinism."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from oracle.models import (
+from oracle.victims.models import (
     MIN_IMAGE_SIZE,
     MODEL_NAMES,
     NORMALIZATION,

@@ -22,10 +22,11 @@ import numpy as np
 import pytest
 
 from gametheory import RoleSymmetricGame
-from oracle.cache import ResultCache
+from oracle.store.cache import ResultCache
 from oracle.cli import main
-from oracle.oracle import PayoffOracle, SymmetricSource
-from oracle.spec import load_spec
+from oracle.fill import fill
+from oracle.payoff_oracle import PayoffOracle, SymmetricSource
+from oracle.specs import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -95,7 +96,7 @@ def test_fill_solve_and_cache_hits(spec_path, tmp_path, capsys):
     # a second fill trains nothing
     spec = load_spec(spec_path)
     oracle = PayoffOracle(spec, cache=ResultCache(cache), train=True)
-    report = oracle.fill()
+    report = fill(oracle)
     assert report.trained == [] and len(report.cached) == 4
     table = oracle.table()
     assert table.is_complete() and table.count().tolist() == [[1, 1], [1, 1]]
@@ -128,7 +129,7 @@ def test_same_seed_same_outcome_and_resume_after_kill(spec_path, tmp_path):
     assert 1 <= done_before < 4, "the fill should have been killed after its first job"
     assert store.integrity_check() == "ok"
     oracle = PayoffOracle(load_spec(spec_path), cache=ResultCache(cache))
-    report = oracle.fill()
+    report = fill(oracle)
     assert len(report.cached) == done_before and len(report.trained) == 4 - done_before
     # a fresh cache trains the same jobs again and gets bit-identical outcomes (CPU, same seed)
     fresh = PayoffOracle(load_spec(spec_path), cache=ResultCache(tmp_path / "fresh.sqlite"))
@@ -155,8 +156,8 @@ def test_ray_executor_matches_local(spec_path, tmp_path):
     spec = load_spec(spec_path)
     local = PayoffOracle(spec, cache=ResultCache(tmp_path / "local.sqlite"))
     remote = PayoffOracle(spec, cache=ResultCache(tmp_path / "ray.sqlite"))
-    local.fill()
-    report = remote.fill(executor="ray")
+    fill(local)
+    report = fill(remote, executor="ray")
     assert len(report.trained) == 4
     for job in local.jobs():
         a, b = local.cached(job), remote.cached(job)
@@ -208,7 +209,7 @@ def test_ray_executor_on_an_existing_cluster(spec_path, tmp_path):
         os.killpg(head.pid, signal.SIGKILL)
         head.wait(timeout=60)
     local = PayoffOracle(load_spec(spec_path), cache=ResultCache(tmp_path / "local.sqlite"))
-    local.fill()
+    fill(local)
     remote = PayoffOracle(load_spec(spec_path), cache=ResultCache(cache))
     for job in local.jobs():
         a, b = local.cached(job), remote.cached(job)

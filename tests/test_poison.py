@@ -13,9 +13,9 @@ import time
 import numpy as np
 import pytest
 
-from oracle.allocation import DEFENDER, UNUSED, allocate, poisoned_count
-from oracle.data import Dataset, load_dataset
-from oracle.poison import JointDataset, build_joint_dataset
+from oracle.data.allocation import DEFENDER, UNUSED, allocate, poisoned_count
+from oracle.data.datasets import Dataset, load_dataset
+from oracle.data.poison import JointDataset, build_joint_dataset
 from strategies import AttackerAction, AttackerStrategy, random_badnet
 
 

@@ -19,8 +19,8 @@ import math
 import numpy as np
 import pytest
 
-from oracle.allocation import DEFENDER
-from oracle.removal import (
+from oracle.data.allocation import DEFENDER
+from oracle.defenses.removal import (
     ClusterClassDetail,
     FilterReport,
     SpectralClassDetail,
@@ -293,7 +293,8 @@ TARGET = 0
 
 
 def _train(x, y, seed=3407):
-    from oracle.train import get_preset, train_victim
+    from oracle.victims.presets import get_preset
+    from oracle.victims.train import train_victim
 
     return train_victim("lenet", x, y, None, None, num_classes=10, dataset="digits",
                         preset=get_preset("tiny", lr=0.05), device="cpu", seed=seed).model  # fmt: skip
@@ -304,9 +305,9 @@ def joint():
     """One attacker (Patch-BadNet 2x2, eps 0.05, p 0.1, target 0) on the digits, V_d 0.5:
     1293 training inputs, 63 poisoned, in a target class of 184. LeNet learns the
     backdoor (attack success 0.99 on the run-time inputs)."""
-    from oracle.data import load_dataset
-    from oracle.poison import build_joint_dataset
-    from oracle.train import features, predict
+    from oracle.data.datasets import load_dataset
+    from oracle.data.poison import build_joint_dataset
+    from oracle.victims.train import features, predict
     from strategies import AttackerAction
 
     j = build_joint_dataset(load_dataset("digits"),
@@ -358,8 +359,8 @@ def test_exclusionary_reclassification_retrains_on_digits():
     """Chen et al.'s setting: poison from one source class (digits 1 stamped and relabelled
     0). A LeNet retrained without the suspect clusters calls the poisoned cluster 1s, so
     l/p is about 0 and it is confirmed; clean classes' suspect clusters stay."""
-    from oracle.data import load_dataset
-    from oracle.train import features, predict
+    from oracle.data.datasets import load_dataset
+    from oracle.victims.train import features, predict
     from strategies import apply_triggers, patch_badnet
 
     ds = load_dataset("digits")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from oracle.spec import Environment, GameSpec, SpecError, load_spec, spec_from_dict, spec_to_toml
+from oracle.specs import Environment, GameSpec, SpecError, load_spec, spec_from_dict, spec_to_toml
 from strategies import AttackerStrategy, DefenderStrategy, MixedAttackerStrategy
 
 QUICKSTART = "examples/games/quickstart.toml"

@@ -1,4 +1,4 @@
-"""Tests for oracle.train: presets, on-device augmentation, the training loop,
+"""Tests for oracle.victims.train: presets, on-device augmentation, the training loop,
 early stopping, determinism, the batch hook, inference helpers."""
 
 from __future__ import annotations
@@ -11,20 +11,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from oracle.data import load_dataset
-from oracle.models import build_model, normalization, to_input
-from oracle.train import (
-    FLIP_DATASETS,
-    PRESETS,
-    TrainPreset,
+from oracle.data.datasets import load_dataset
+from oracle.victims.models import build_model, normalization, to_input
+from oracle.victims.presets import FLIP_DATASETS, PRESETS, TrainPreset, flip_default, get_preset, lr_factor
+from oracle.victims.train import (
     TrainedVictim,
     _batch_bounds,
-    _Normalizer,
+    Normalizer,
     device_info,
     features,
-    flip_default,
-    get_preset,
-    lr_factor,
     predict,
     random_flip,
     random_translate,
@@ -221,10 +216,10 @@ def test_augmentation_rejects_bad_input():
 def test_normalizer_matches_to_input_bit_for_bit():
     x = _images(c=3)
     mean, std = normalization("cifar10")
-    norm = _Normalizer("cifar10", 3, torch.device("cpu"), channels_last=False)
+    norm = Normalizer("cifar10", 3, torch.device("cpu"), channels_last=False)
     assert torch.equal(norm(x), to_input(x, mean, std))
     with pytest.raises(ValueError, match="1-channel normalization"):
-        _Normalizer("mnist", 3, torch.device("cpu"), channels_last=False)
+        Normalizer("mnist", 3, torch.device("cpu"), channels_last=False)
 
 
 # --------------------------------------------------------------------------
@@ -419,7 +414,7 @@ def test_cuda_only_settings_train_on_the_cpu(tiny_run, digits, monkeypatch):
     """The fast preset's CUDA-only settings (bf16 autocast, channels_last), switched on for the CPU: the
     same training loop runs through them (loss in fp32, evaluation under autocast) and learns as well as
     fp32 does. CI has no GPU, so this is what runs those lines there."""
-    import oracle.train as train
+    import oracle.victims.train as train
 
     monkeypatch.setattr(train, "_use_amp", lambda amp, device: bool(amp))
     monkeypatch.setattr(train, "_use_channels_last", lambda channels_last, device: bool(channels_last))

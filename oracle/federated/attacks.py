@@ -46,10 +46,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from strategies._validate import check_name, check_real
+from strategies.validate import check_name, check_real
 from strategies.federated import ATTACK_MODES, ATTACK_SCHEDULES, FederatedAttackStrategy
 
-from .tasks import EdgeCaseSet, FederatedTask, draw_poison_set
+from oracle.federated.tasks import EdgeCaseSet, FederatedTask, draw_poison_set
 
 __all__ = [
     "ATTACK_MODES",

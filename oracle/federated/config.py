@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from strategies._validate import SEED_MAX, check_bool, check_int, check_keys, check_name, check_real
+from strategies.validate import SEED_MAX, check_bool, check_int, check_keys, check_name, check_real
 from strategies.keys import content_key
 
-from .tasks import TASK_NAMES
+from oracle.federated.tasks import TASK_NAMES
 
 __all__ = ["FEDERATED_PRESETS", "PARTITIONS", "SIMULATOR_VERSION", "FederatedConfig", "FederatedEnvironment",
            "federated_preset"]

@@ -17,7 +17,7 @@ Payoffs, measured at the final round:
   (e.g. heavy noise), which the main-task term penalises. The game is
   therefore not constant-sum.
 
-Outcome fields (:class:`oracle.outcome.Outcome`): ``asr`` and
+Outcome fields (:class:`oracle.store.outcome.Outcome`): ``asr`` and
 ``asr_excluding_target`` = each attacker's backdoor accuracy (edge-case inputs
 never carry the target as their true label), ``clean_label_acc`` = NaN (not
 measured), ``clean_acc`` = the main-task accuracy (the same for every
@@ -41,9 +41,10 @@ from typing import Any
 
 import numpy as np
 
-from ..oracle import Job, PayoffOracle, _versions
-from ..outcome import Outcome
-from .config import SIMULATOR_VERSION, FederatedConfig
+from oracle.jobs import Job
+from oracle.payoff_oracle import ORACLE_VERSION, PayoffOracle, software_versions
+from oracle.store.outcome import Outcome
+from oracle.federated.config import SIMULATOR_VERSION, FederatedConfig
 
 __all__ = ["FederatedOracle"]
 
@@ -51,7 +52,7 @@ log = logging.getLogger("backfire.federated")
 
 
 class FederatedOracle(PayoffOracle):
-    """:class:`~oracle.oracle.PayoffOracle` for a spec whose environment is a
+    """:class:`~oracle.payoff_oracle.PayoffOracle` for a spec whose environment is a
     :class:`~oracle.federated.config.FederatedEnvironment` (same options,
     cache, fill, executors and payoff-source protocol)."""
 
@@ -65,7 +66,7 @@ class FederatedOracle(PayoffOracle):
     @cached_property
     def task(self):
         """The federated task (base dataset, edge-case sets, model name)."""
-        from .tasks import load_task
+        from oracle.federated.tasks import load_task
 
         return load_task(self.config.task, self.data_dir)
 
@@ -80,8 +81,6 @@ class FederatedOracle(PayoffOracle):
                 "simulator_version": SIMULATOR_VERSION, "data_fingerprint": self.task_fingerprint}
 
     def profile(self, job: Job) -> dict[str, Any]:
-        from ..oracle import ORACLE_VERSION
-
         return {
             "oracle_version": ORACLE_VERSION,
             "kind": "federated",
@@ -103,24 +102,22 @@ class FederatedOracle(PayoffOracle):
     def warm_start_path(self, config: FederatedConfig) -> Path:
         from strategies.keys import content_key
 
-        from .simulator import warm_start_key
+        from oracle.federated.simulator import warm_start_key
 
         key = content_key("federated-warm-start", {**warm_start_key(config), "data": self.task_fingerprint})
         folder = Path(self.warm_start_dir) if self.warm_start_dir else Path(self.cache.path).parent / "warm_starts"
         return folder / f"{key[:32]}.safetensors"
 
-    def fill(self, *, seeds=None, executor: str = "local", **kwargs):
-        """:meth:`PayoffOracle.fill`; with Ray, the warm starts the missing jobs need are trained here
-        first (once per seed), so that the workers only read them."""
-        if executor == "ray":
-            self.warm_start_dir = self.warm_start_path(self.config).parent
-            for seed in sorted({job.seed for job in self.missing(seeds)}):
-                self.initial_state(dataclasses.replace(self.config, seed=seed))
-        return super().fill(seeds=seeds, executor=executor, **kwargs)
+    def prepare_remote(self, jobs) -> None:
+        """Before a fill on Ray: train here the warm starts that ``jobs`` need (once per seed), so that
+        the workers only read them."""
+        self.warm_start_dir = self.warm_start_path(self.config).parent
+        for seed in sorted({job.seed for job in jobs}):
+            self.initial_state(dataclasses.replace(self.config, seed=seed))
 
     def initial_state(self, config: FederatedConfig):
         """The warm-started global model for ``config``: from disk, or trained and saved (safetensors)."""
-        from .simulator import load_state, save_state, warm_start
+        from oracle.federated.simulator import load_state, save_state, warm_start
 
         path = self.warm_start_path(config)
         if path.exists():
@@ -135,8 +132,8 @@ class FederatedOracle(PayoffOracle):
 
     # ------------------------------------------------------------------ one job
     def evaluate(self, job: Job) -> Outcome:
-        from .attacks import FederatedAttacker
-        from .simulator import run_federated
+        from oracle.federated.attacks import FederatedAttacker
+        from oracle.federated.simulator import run_federated
 
         t0 = time.perf_counter()
         config = dataclasses.replace(self.config, seed=job.seed)
@@ -156,7 +153,7 @@ class FederatedOracle(PayoffOracle):
             clean_acc=[float(last.main_acc)] * n, targets=[a.target_label(self.task) for a in attackers],
             defender_val_acc=float(last.main_acc), seed=job.seed,
             timings={"warm_start": t1 - t0, "train": t2 - t1, "rounds_per_second": len(run.records) / max(t2 - t1, 1e-9)},
-            environment={**run.device, **_versions(), "host": socket.gethostname(),
+            environment={**run.device, **software_versions(), "host": socket.gethostname(),
                          "client_training": "together" if run.batch_clients else "sequential"},
             extra={
                 "kind": "federated",

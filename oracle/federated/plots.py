@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .simulator import FederatedRun
+from oracle.federated.simulator import FederatedRun
 
 __all__ = ["plot_accuracy", "plot_runs"]
 

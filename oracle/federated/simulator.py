@@ -68,15 +68,15 @@ from tqdm.auto import tqdm
 
 from strategies.defender import AggregatorStrategy
 
-from ..data import subset
-from ..models import build_model
-from ..train import _Normalizer, device_info, random_flip, random_translate, resolve_device
-from .aggregators import aggregate
-from .config import FEDERATED_PRESETS, PARTITIONS, SIMULATOR_VERSION, FederatedConfig, federated_preset
-from .attacks import FederatedAttacker, attacker_dataset, draw_pools, model_replacement, project_l2
-from .cohort import Augment, CohortTrainer
-from .partition import dirichlet_partition, iid_partition
-from .tasks import FederatedTask
+from oracle.data.datasets import subset
+from oracle.victims.models import build_model
+from oracle.victims.train import Normalizer, device_info, random_flip, random_translate, resolve_device
+from oracle.federated.aggregators import aggregate
+from oracle.federated.config import FEDERATED_PRESETS, PARTITIONS, SIMULATOR_VERSION, FederatedConfig, federated_preset
+from oracle.federated.attacks import FederatedAttacker, attacker_dataset, draw_pools, model_replacement, project_l2
+from oracle.federated.cohort import Augment, CohortTrainer
+from oracle.federated.partition import dirichlet_partition, iid_partition
+from oracle.federated.tasks import FederatedTask
 
 __all__ = [
     "FEDERATED_PRESETS",
@@ -254,7 +254,7 @@ class _LocalTrainer:
         self.params = list(model.parameters())
         self.config = config
         self.dev = dev
-        self.normalize = _Normalizer(dataset, channels, dev, channels_last=False)
+        self.normalize = Normalizer(dataset, channels, dev, channels_last=False)
         self.augment = _augmenter(dataset, config.augment)
 
     def train(
@@ -304,7 +304,7 @@ class _LocalTrainer:
 # evaluation
 # --------------------------------------------------------------------------
 @torch.no_grad()
-def _predict(model: nn.Module, normalize: _Normalizer, x: torch.Tensor) -> torch.Tensor:
+def _predict(model: nn.Module, normalize: Normalizer, x: torch.Tensor) -> torch.Tensor:
     model.eval()
     out = [model(normalize(x[i : i + _EVAL_BATCH])).argmax(1) for i in range(0, len(x), _EVAL_BATCH)]
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.int64, device=x.device)

@@ -217,7 +217,7 @@ def spec_from_dict(data: Mapping[str, Any], where: str = "<spec>") -> GameSpec:
     federated = isinstance(env_table, Mapping) and env_table.get("kind", "poisoning") == "federated"
     try:
         if federated:
-            from .federated.config import FederatedEnvironment
+            from oracle.federated.config import FederatedEnvironment
 
             env = FederatedEnvironment.from_dict(env_table)
         else:

@@ -1,6 +1,6 @@
 """The result cache: every oracle outcome, stored once, in one SQLite file.
 
-Each row of the cache is one :class:`~oracle.outcome.Outcome` (one profile, one
+Each row of the cache is one :class:`~oracle.store.outcome.Outcome` (one profile, one
 seed), stored under a *content key*: a hash over everything that changes the
 result (environment, each role's strategy, N, seed, training preset, oracle
 version). The caller computes the key (:func:`content_key` is a helper for
@@ -97,7 +97,7 @@ from typing import Any, NamedTuple
 
 from strategies.keys import canonical_json as _canonical_json
 
-from .outcome import Outcome
+from oracle.store.outcome import Outcome
 
 __all__ = [
     "CACHE_FILENAME",
@@ -116,7 +116,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Environment variable naming the cache folder (shared with ``oracle.data``).
+#: Environment variable naming the cache folder (shared with ``oracle.data.datasets``).
 ENV_CACHE = "BACKFIRE_CACHE"
 #: File name of the result cache inside the cache folder.
 CACHE_FILENAME = "results.sqlite"

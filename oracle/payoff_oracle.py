@@ -2,11 +2,11 @@
 
 For one *job* — a pure attacker strategy, a defender strategy, N and a seed —
 the oracle expands the attacker strategy into N actions, builds the poisoned
-joint dataset (:mod:`oracle.poison`), trains the defender's victim on it
-(:mod:`oracle.train`), and measures every attacker's metrics on its
-triggered run-time inputs (:mod:`oracle.metrics`), giving an
-:class:`~oracle.outcome.Outcome`. Outcomes are stored in the SQLite result
-cache (:mod:`oracle.cache`) under a content key over everything that changes
+joint dataset (:mod:`oracle.data.poison`), trains the defender's victim on it
+(:mod:`oracle.victims.train`), and measures every attacker's metrics on its
+triggered run-time inputs (:mod:`oracle.victims.metrics`), giving an
+:class:`~oracle.store.outcome.Outcome`. Outcomes are stored in the SQLite result
+cache (:mod:`oracle.store.cache`) under a content key over everything that changes
 the result, so no job is ever run twice.
 
 A *cell* of the payoff table is (attacker label, defender label). A mixed
@@ -16,7 +16,7 @@ payoff-source protocol of :mod:`gametheory.sources`, so a game can ask it for
 exactly the cells it needs: from the cache only (``train=False``), or
 training what is missing.
 
-``import oracle.oracle`` does not import torch; training does, when it runs.
+``import oracle.payoff_oracle`` does not import torch; training does, when it runs.
 """
 
 from __future__ import annotations
@@ -26,87 +26,32 @@ import os
 import platform
 import socket
 import time
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Callable, Hashable, Iterable, Sequence
 
 import numpy as np
 
 from gametheory import MissingPayoff, PayoffTable, Payoffs
-from strategies import AttackerStrategy, DefenderStrategy, MixedAttackerStrategy
+from oracle.attacks.clean_label import DEFAULT_CONFIG as CLEAN_LABEL
+from oracle.defenses.augmentative import IMPLEMENTED as IMPLEMENTED_DEFENSES
+from oracle.defenses.removal import REMOVAL_DEFENSES
+from oracle.jobs import Job, components, uses_clean_label
+from oracle.specs import GameSpec
+from oracle.store.cache import ResultCache, content_key
+from oracle.store.outcome import Outcome
+from oracle.victims.presets import TRAINER_VERSION
+from strategies import AttackerStrategy
 
-from .cache import ResultCache, content_key
-from .clean_label import DEFAULT_CONFIG as CLEAN_LABEL
-from .outcome import Outcome
-from .presets import TRAINER_VERSION
-from .spec import GameSpec
-
-__all__ = ["ORACLE_VERSION", "Job", "PayoffOracle", "make_oracle", "FillReport", "IMPLEMENTED_DEFENSES", "SymmetricSource"]
+__all__ = ["ORACLE_VERSION", "PayoffOracle", "IMPLEMENTED_DEFENSES", "SymmetricSource", "software_versions"]
 
 log = logging.getLogger("backfire.oracle")
 
 ORACLE_VERSION = "1"
 """Bumped whenever a change to the oracle changes what a job measures; part of every key."""
 
-from .defenses import IMPLEMENTED as IMPLEMENTED_DEFENSES  # noqa: E402  (the defenses the oracle can train with)
-from .removal import REMOVAL_DEFENSES  # noqa: E402
 
-
-@dataclass(frozen=True)
-class Job:
-    """One training run: a pure attacker strategy × a defender strategy × a seed.
-
-    ``population`` makes it a *count profile* of a role-symmetric game
-    instead: ``((strategy, count), ...)`` with counts summing to N; the first
-    ``count_1`` attackers (by index) play the first strategy, and so on, each
-    taking its action from its strategy's expansion at its own index.
-    """
-
-    attacker: AttackerStrategy | None
-    defender: DefenderStrategy
-    seed: int
-    population: tuple[tuple[AttackerStrategy, int], ...] = ()
-
-    def describe(self) -> str:
-        if self.attacker is not None:
-            who = self.attacker.name or getattr(self.attacker, "label", "attacker")
-        else:
-            who = " + ".join(f"{c}×{s.name}" for s, c in self.population)
-        return f"{who} × {self.defender.label}, seed {self.seed}"
-
-    def actions(self, n: int, num_classes: int) -> tuple:
-        if self.attacker is not None:
-            return self.attacker.expand(n, num_classes)
-        out, start = [], 0
-        for strategy, count in self.population:
-            out.extend(strategy.expand(n, num_classes)[start:start + count])
-            start += count
-        return tuple(out)
-
-
-@dataclass
-class FillReport:
-    """What a fill did: jobs trained here, found in the cache, trained by another process, left."""
-
-    trained: list[Job]
-    cached: list[Job]
-    waited: list[Job]
-    remaining: list[Job]
-    seconds: float
-
-
-def _components(strategy: AttackerStrategy | MixedAttackerStrategy) -> tuple[tuple[float, AttackerStrategy], ...]:
-    if isinstance(strategy, MixedAttackerStrategy):
-        return tuple(strategy.components)
-    return ((1.0, strategy),)
-
-
-def _uses_clean_label(job: Job) -> bool:
-    strategies = [job.attacker] if job.attacker is not None else [s for s, _ in job.population]
-    return any(s.trigger == "clean-label" for s in strategies)
-
-
-def _versions() -> dict[str, str]:
+def software_versions() -> dict[str, str]:
+    """The versions of Python and of the numeric packages, recorded in every outcome's environment."""
     import importlib.metadata as md
 
     out = {"python": platform.python_version()}
@@ -119,11 +64,11 @@ def _versions() -> dict[str, str]:
 
 
 class PayoffOracle:
-    """Measures, caches and serves the payoffs of a :class:`~oracle.spec.GameSpec`.
+    """Measures, caches and serves the payoffs of a :class:`~oracle.specs.GameSpec`.
 
     ``cache``: a :class:`ResultCache` (default: the user's cache file).
     ``device``: ``"cpu"``, ``"cuda"``, … or None for automatic. ``data_dir``:
-    where the datasets live (see :func:`oracle.data.load_dataset`).
+    where the datasets live (see :func:`oracle.data.datasets.load_dataset`).
     ``train``: whether :meth:`payoffs` trains missing jobs (True) or only
     reads the cache (False). ``progress``: show progress bars and per-job lines.
     """
@@ -167,7 +112,7 @@ class PayoffOracle:
     @cached_property
     def dataset(self):
         """The environment's dataset (the stratified subset when ``n_images`` is set)."""
-        from .data import load_dataset, subset
+        from oracle.data.datasets import load_dataset, subset
 
         env = self.spec.environment
         ds = load_dataset(env.dataset, self.data_dir, resize=env.resize, progress=self.progress)
@@ -181,8 +126,8 @@ class PayoffOracle:
 
     @cached_property
     def train_preset(self):
-        """The environment's :class:`~oracle.presets.TrainPreset` (preset name plus overrides)."""
-        from .presets import get_preset
+        """The environment's :class:`~oracle.victims.presets.TrainPreset` (preset name plus overrides)."""
+        from oracle.victims.presets import get_preset
 
         env = self.spec.environment
         return get_preset(env.preset, **dict(env.preset_overrides))
@@ -214,7 +159,7 @@ class PayoffOracle:
             out["attacker"] = job.attacker.key_data()
         else:
             out["population"] = [[count, s.key_data()] for s, count in job.population]
-        if _uses_clean_label(job):
+        if uses_clean_label(job):
             out["clean_label"] = CLEAN_LABEL.to_dict()
         return out
 
@@ -233,7 +178,7 @@ class PayoffOracle:
         for a_label in (self.spec.attackers if attackers is None else attackers):
             for d_label in (self.spec.defenders if defenders is None else defenders):
                 defender = self.spec.defenders[d_label]
-                for _w, component in _components(self.spec.attackers[a_label]):
+                for _w, component in components(self.spec.attackers[a_label]):
                     for seed in seeds:
                         job = Job(component, defender, seed)
                         out.setdefault(self.key(job), job)
@@ -248,18 +193,18 @@ class PayoffOracle:
     # ------------------------------------------------------------------ running one job
     def evaluate(self, job: Job) -> Outcome:
         """Train and measure one job (no cache involved)."""
-        from .defenses import batch_transform, training_set
-        from .metrics import attacker_metrics
-        from .poison import build_joint_dataset
-        from .train import device_info, predict, train_victim
+        from oracle.defenses.augmentative import batch_transform, training_set
+        from oracle.victims.metrics import attacker_metrics
+        from oracle.data.poison import build_joint_dataset
+        from oracle.victims.train import device_info, predict, train_victim
 
         env, spec = self.spec.environment, self.spec
         ds = self.dataset
         t0 = time.perf_counter()
         actions = job.actions(spec.n_attackers, ds.num_classes)
         perturb = None
-        if _uses_clean_label(job):
-            from .clean_label import surrogate_perturbation
+        if uses_clean_label(job):
+            from oracle.attacks.clean_label import surrogate_perturbation
 
             perturb = surrogate_perturbation(job.defender.architecture, dataset=ds.name, num_classes=ds.num_classes,
                                              preset=self.train_preset, config=CLEAN_LABEL, device=self.device,
@@ -298,7 +243,7 @@ class PayoffOracle:
             clean_acc=m["clean_acc"], targets=[a.target for a in actions],
             defender_val_acc=float(victim.val_acc), defender_test_acc=test_acc, seed=job.seed,
             timings={"poison": t1 - t0, "train": t2 - t1, "evaluate": t3 - t2},
-            environment={**device_info(victim.device), **_versions(), "host": socket.gethostname()},
+            environment={**device_info(victim.device), **software_versions(), "host": socket.gethostname()},
             extra={
                 "epochs": victim.epochs_run,
                 "history": victim.history,
@@ -321,8 +266,8 @@ class PayoffOracle:
         clusters; when every suspect cluster is confirmed, that model is the
         retrained victim.
         """
-        from .removal import filter_from_params
-        from .train import features, predict
+        from oracle.defenses.removal import filter_from_params
+        from oracle.victims.train import features, predict
 
         ds = self.dataset
         x, y = joint.x_train, joint.y_train
@@ -360,9 +305,9 @@ class PayoffOracle:
                 return found
             if not self.cache.claim(key, self.worker):  # pragma: no cover - the other process died and kept its lease
                 raise RuntimeError(f"{job.describe()}: another process holds the claim and did not finish")
-        return self._train_claimed(job)
+        return self.train_claimed(job)
 
-    def _train_claimed(self, job: Job) -> Outcome:
+    def train_claimed(self, job: Job) -> Outcome:
         """Train a job this worker has claimed and store it; the claim is released if training fails."""
         try:
             outcome = self.evaluate(job)
@@ -376,67 +321,9 @@ class PayoffOracle:
         """Write a job's outcome to the cache (one transaction; drops the claim)."""
         self.cache.put(self.key(job), outcome, cell_key=self.cell_key(job), seed=job.seed, profile=self.profile(job))
 
-    # ------------------------------------------------------------------ filling
-    def fill(self, *, max_jobs: int | None = None, seeds: Sequence[int] | None = None,
-             executor: str = "local", ray_address: str | None = None,
-             on_done: Callable[[Job, Outcome, str], None] | None = None) -> FillReport:
-        """Train every missing job of the game (at most ``max_jobs``), keeping each as it finishes.
-
-        ``executor``: ``"local"`` (in this process) or ``"ray"`` (a local Ray
-        instance, or the cluster at ``ray_address``; only this process writes
-        the cache). ``on_done(job, outcome, how)`` is called per job with
-        ``how`` in {"trained", "cached", "waited"}.
-        """
-        if executor not in ("local", "ray"):
-            raise ValueError(f"executor={executor!r} is unknown: allowed local, ray")
-        if max_jobs is not None and max_jobs < 0:
-            raise ValueError(f"max_jobs={max_jobs} is out of range: allowed ≥ 0")
-        start = time.perf_counter()
-        jobs = self.jobs(seeds=seeds)
-        report = FillReport([], [], [], [], 0.0)
-        todo = []
-        for job in jobs:
-            found = self.cached(job)
-            if found is not None:
-                report.cached.append(job)
-                if on_done:
-                    on_done(job, found, "cached")
-            else:
-                todo.append(job)
-        if max_jobs is not None:
-            report.remaining = todo[max_jobs:]
-            todo = todo[:max_jobs]
-        if executor == "ray":
-            from .executors import run_with_ray
-
-            run_with_ray(self, todo, report, ray_address=ray_address, on_done=on_done)
-        else:
-            self._run_local(todo, report, on_done)
-        report.seconds = time.perf_counter() - start
-        return report
-
-    def _run_local(self, todo: list[Job], report: FillReport, on_done) -> None:
-        deferred = []
-        for job in self._bar(todo):
-            if not self.cache.claim(self.key(job), self.worker):
-                deferred.append(job)  # another process trains it: come back once the rest is done
-                continue
-            outcome = self._train_claimed(job)
-            report.trained.append(job)
-            if on_done:
-                on_done(job, outcome, "trained")
-        for job in deferred:
-            outcome = self.run(job)
-            report.waited.append(job)
-            if on_done:
-                on_done(job, outcome, "waited")
-
-    def _bar(self, items: list) -> Iterable:
-        if not self.progress or not items:
-            return items
-        from tqdm.auto import tqdm
-
-        return tqdm(items, desc="cells", unit="cell", leave=False)
+    def prepare_remote(self, jobs: Sequence[Job]) -> None:
+        """Make ready, in this process, what remote workers of a fill read but do not write (nothing here)."""
+        return None
 
     # ------------------------------------------------------------------ payoffs
     def payoffs(self, profile: Hashable) -> Payoffs:
@@ -457,7 +344,7 @@ class PayoffOracle:
         a_seed, d_seed = [], []
         for seed in self.spec.seeds:
             a_value = d_value = 0.0
-            for weight, component in _components(strategy):
+            for weight, component in components(strategy):
                 job = Job(component, defender, seed)
                 outcome = self.run(job) if self.train else self.cached(job)
                 if outcome is None:
@@ -478,16 +365,6 @@ class PayoffOracle:
         """The payoff table of the game from what is available (cached, or trained when ``train``)."""
         return PayoffTable.from_source(list(self.spec.attackers), list(self.spec.defenders), self,
                                        meta={"game": self.spec.name, "n_attackers": self.spec.n_attackers})
-
-
-def make_oracle(spec: GameSpec, **kwargs: Any) -> PayoffOracle:
-    """The oracle for ``spec``: :class:`PayoffOracle`, or the federated one when the
-    environment is federated (:class:`oracle.federated.game.FederatedOracle`)."""
-    if spec.environment.kind == "federated":
-        from .federated.game import FederatedOracle
-
-        return FederatedOracle(spec, **kwargs)
-    return PayoffOracle(spec, **kwargs)
 
 
 class SymmetricSource:

@@ -2,7 +2,7 @@
 
 The presets are plain data so that result-cache keys (which include a
 preset's :meth:`TrainPreset.to_dict`) can be computed by ``backfire status``
-and ``backfire solve`` without importing torch. :mod:`oracle.train` runs them;
+and ``backfire solve`` without importing torch. :mod:`oracle.victims.train` runs them;
 see its docstring for what each preset is and why.
 """
 
@@ -25,7 +25,9 @@ __all__ = [
     "TrainPreset",
     "flip_default",
     "get_preset",
+    "is_int",
     "lr_factor",
+    "out_of_range",
 ]
 
 #: Bump when the training loop changes in a way that changes results, so
@@ -48,11 +50,13 @@ ONECYCLE_START_FACTOR = 0.2
 # --------------------------------------------------------------------------
 # Presets
 # --------------------------------------------------------------------------
-def _fail(field: str, value: object, allowed: str) -> None:
+def out_of_range(field: str, value: object, allowed: str) -> None:
+    """Raise the one-line error for a field outside what is allowed."""
     raise ValueError(f"{field}={value!r} is out of range; allowed: {allowed}")
 
 
-def _is_int(value: object) -> bool:
+def is_int(value: object) -> bool:
+    """An integer (Python or numpy), not a bool."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
@@ -62,10 +66,10 @@ def _is_real(value: object) -> bool:
 
 def _check_real(field: str, value: object, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False) -> None:
     if not _is_real(value) or not math.isfinite(float(value)):
-        _fail(field, value, _interval(lo, hi, lo_open, hi_open))
+        out_of_range(field, value, _interval(lo, hi, lo_open, hi_open))
     v = float(value)  # type: ignore[arg-type]
     if (v <= lo if lo_open else v < lo) or (v >= hi if hi_open else v > hi):
-        _fail(field, value, _interval(lo, hi, lo_open, hi_open))
+        out_of_range(field, value, _interval(lo, hi, lo_open, hi_open))
 
 
 def _interval(lo: float, hi: float, lo_open: bool, hi_open: bool) -> str:
@@ -76,15 +80,15 @@ def _interval(lo: float, hi: float, lo_open: bool, hi_open: bool) -> str:
 
 
 def _check_int(field: str, value: object, lo: int) -> None:
-    if not _is_int(value) or int(value) < lo:  # type: ignore[arg-type]
-        _fail(field, value, f"an integer >= {lo}")
+    if not is_int(value) or int(value) < lo:  # type: ignore[arg-type]
+        out_of_range(field, value, f"an integer >= {lo}")
 
 
 def _check_bool(field: str, value: object, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
     if not isinstance(value, bool):
-        _fail(field, value, "True or False" + (" or None" if allow_none else ""))
+        out_of_range(field, value, "True or False" + (" or None" if allow_none else ""))
 
 
 @dataclass(frozen=True)
@@ -146,19 +150,19 @@ class TrainPreset:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
-            _fail("name", self.name, "a non-empty string")
+            out_of_range("name", self.name, "a non-empty string")
         if self.optimizer not in OPTIMIZERS:
-            _fail("optimizer", self.optimizer, "one of " + ", ".join(OPTIMIZERS))
+            out_of_range("optimizer", self.optimizer, "one of " + ", ".join(OPTIMIZERS))
         _check_real("lr", self.lr, 0.0, math.inf, lo_open=True)
         _check_real("momentum", self.momentum, 0.0, 1.0, hi_open=True)
         _check_bool("nesterov", self.nesterov)
         if self.nesterov and self.optimizer == "sgd" and self.momentum == 0:
-            _fail("nesterov", self.nesterov, "False when momentum = 0 (Nesterov needs momentum > 0)")
+            out_of_range("nesterov", self.nesterov, "False when momentum = 0 (Nesterov needs momentum > 0)")
         _check_real("weight_decay", self.weight_decay, 0.0, math.inf)
         _check_int("batch_size", self.batch_size, 1)
         _check_int("max_epochs", self.max_epochs, 1)
         if self.schedule not in SCHEDULES:
-            _fail("schedule", self.schedule, "one of " + ", ".join(SCHEDULES))
+            out_of_range("schedule", self.schedule, "one of " + ", ".join(SCHEDULES))
         _check_real("warmup_fraction", self.warmup_fraction, 0.0, 1.0, hi_open=True)
         _check_real("label_smoothing", self.label_smoothing, 0.0, 1.0, hi_open=True)
         _check_bool("flip", self.flip, allow_none=True)

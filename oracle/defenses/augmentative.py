@@ -22,11 +22,11 @@ without them). Implemented here so far:
 
 * ``spectral-signatures`` and ``activation-clustering`` (removal): the
   oracle trains the victim on the pooled data, takes its penultimate
-  representations of the training inputs (:func:`oracle.train.features`),
-  flags inputs with :func:`oracle.removal.filter_from_params`, and retrains
-  without them (:meth:`oracle.oracle.PayoffOracle.evaluate`). Activation
+  representations of the training inputs (:func:`oracle.victims.train.features`),
+  flags inputs with :func:`oracle.defenses.removal.filter_from_params`, and retrains
+  without them (:meth:`oracle.payoff_oracle.PayoffOracle.evaluate`). Activation
   clustering's exclusionary reclassification retrains once without all
-  suspect clusters (:mod:`oracle.removal`).
+  suspect clusters (:mod:`oracle.defenses.removal`).
 
 :data:`IMPLEMENTED` lists every defense the oracle can train with.
 """
@@ -40,7 +40,7 @@ import numpy as np
 from strategies import apply_triggers, make_triggers
 from strategies.actions import AttackerAction
 
-from .allocation import DEFENDER
+from oracle.data.allocation import DEFENDER
 
 __all__ = ["IMPLEMENTED", "adversarial_training_copies", "cutmix_transform", "training_set"]
 
@@ -80,7 +80,7 @@ def training_set(defense: str, params: Mapping[str, Any], x: np.ndarray, y: np.n
 
 
 def cutmix_transform(params: Mapping[str, Any], num_classes: int) -> Callable:
-    """A per-batch transform for :func:`oracle.train.train_victim` applying torchvision's CutMix
+    """A per-batch transform for :func:`oracle.victims.train.train_victim` applying torchvision's CutMix
     to the first ``augment_fraction`` of each (already shuffled) batch; soft targets out."""
     import torch
     from torchvision.transforms import v2

@@ -1,9 +1,14 @@
-"""Executors that run the oracle's missing jobs elsewhere: Ray.
+"""Filling a game: which jobs it needs, who trains them, where (in this process, or on Ray).
 
-The in-process executor is :meth:`oracle.oracle.PayoffOracle.fill` itself.
-With Ray, each missing job becomes one Ray task (a GPU each when the cluster
+:func:`make_oracle` picks the payoff oracle for a spec (the federated one
+when the environment is federated). :func:`fill` trains every missing job of
+a game, keeping each as it finishes; each job is *claimed* in the result
+cache first, so two fills on the same cache file never train a job twice.
+
+The in-process executor is :func:`run_local`.
+With Ray (:func:`run_with_ray`), each missing job becomes one Ray task (a GPU each when the cluster
 has GPUs); the tasks rebuild the oracle from the spec's TOML text, train and
-measure, and return the :class:`~oracle.outcome.Outcome` as JSON. Only the
+measure, and return the :class:`~oracle.store.outcome.Outcome` as JSON. Only the
 driver writes the result cache: it claims every job before submitting it (so
 a second fill on the same cache file skips it), stores each outcome the
 moment its task finishes (so an interrupted fill keeps every finished job),
@@ -29,11 +34,106 @@ authentication accept a driver that names their address only with
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Sequence
 
-from .outcome import Outcome
+from oracle.federated.game import FederatedOracle
+from oracle.jobs import Job
+from oracle.payoff_oracle import PayoffOracle
+from oracle.specs import GameSpec, spec_from_dict, spec_to_toml
+from oracle.store.outcome import Outcome
+from strategies import AggregatorStrategy, AttackerStrategy, DefenderStrategy
+from strategies.federated import FederatedAttackStrategy
 
-__all__ = ["run_with_ray", "evaluate_job"]
+__all__ = ["make_oracle", "FillReport", "fill", "run_local", "run_with_ray", "evaluate_job"]
+
+
+def make_oracle(spec: GameSpec, **kwargs: Any) -> PayoffOracle:
+    """The oracle for ``spec``: :class:`~oracle.payoff_oracle.PayoffOracle`, or the federated one when the
+    environment is federated (:class:`oracle.federated.game.FederatedOracle`)."""
+    if spec.environment.kind == "federated":
+        return FederatedOracle(spec, **kwargs)
+    return PayoffOracle(spec, **kwargs)
+
+
+@dataclass
+class FillReport:
+    """What a fill did: jobs trained here, found in the cache, trained by another process, left."""
+
+    trained: list[Job]
+    cached: list[Job]
+    waited: list[Job]
+    remaining: list[Job]
+    seconds: float
+
+
+def fill(oracle: PayoffOracle, *, max_jobs: int | None = None, seeds: Sequence[int] | None = None,
+         executor: str = "local", ray_address: str | None = None,
+         on_done: Callable[[Job, Outcome, str], None] | None = None) -> FillReport:
+    """Train every missing job of ``oracle``'s game (at most ``max_jobs``), keeping each as it finishes.
+
+    ``executor``: ``"local"`` (in this process) or ``"ray"`` (a local Ray
+    instance, or the cluster at ``ray_address``; only this process writes
+    the cache). ``on_done(job, outcome, how)`` is called per job with
+    ``how`` in {"trained", "cached", "waited"}.
+    """
+    if executor not in ("local", "ray"):
+        raise ValueError(f"executor={executor!r} is unknown: allowed local, ray")
+    if max_jobs is not None and max_jobs < 0:
+        raise ValueError(f"max_jobs={max_jobs} is out of range: allowed ≥ 0")
+    if executor == "ray":
+        oracle.prepare_remote(oracle.missing(seeds))
+    start = time.perf_counter()
+    report = FillReport([], [], [], [], 0.0)
+    todo = []
+    for job in oracle.jobs(seeds=seeds):
+        found = oracle.cached(job)
+        if found is not None:
+            report.cached.append(job)
+            if on_done:
+                on_done(job, found, "cached")
+        else:
+            todo.append(job)
+    if max_jobs is not None:
+        report.remaining = todo[max_jobs:]
+        todo = todo[:max_jobs]
+    if executor == "ray":
+        run_with_ray(oracle, todo, report, ray_address=ray_address, on_done=on_done)
+    else:
+        run_local(oracle, todo, report, on_done)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def run_local(oracle: PayoffOracle, todo: list[Job], report: FillReport, on_done=None) -> None:
+    """Train ``todo`` in this process, one claimed job at a time; jobs another process holds come last."""
+    deferred = []
+    for job in _bar(todo, oracle.progress):
+        if not oracle.cache.claim(oracle.key(job), oracle.worker):
+            deferred.append(job)  # another process trains it: come back once the rest is done
+            continue
+        outcome = oracle.train_claimed(job)
+        report.trained.append(job)
+        if on_done:
+            on_done(job, outcome, "trained")
+    _wait_for(oracle, deferred, report, on_done)
+
+
+def _wait_for(oracle: PayoffOracle, deferred: list[Job], report: FillReport, on_done) -> None:
+    for job in deferred:
+        outcome = oracle.run(job)
+        report.waited.append(job)
+        if on_done:
+            on_done(job, outcome, "waited")
+
+
+def _bar(items: list, progress: bool) -> Iterable:
+    if not progress or not items:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc="cells", unit="cell", leave=False)
 
 
 def evaluate_job(spec_toml: str, attacker: dict[str, Any] | None, defender: dict[str, Any], seed: int,
@@ -42,11 +142,6 @@ def evaluate_job(spec_toml: str, attacker: dict[str, Any] | None, defender: dict
     """Train and measure one job from plain data (what a Ray task runs); the Outcome as JSON."""
     import tomllib
 
-    from strategies import AttackerStrategy, DefenderStrategy
-
-    from .oracle import Job, make_oracle
-    from .spec import spec_from_dict
-
     if threads:
         import torch
 
@@ -54,10 +149,7 @@ def evaluate_job(spec_toml: str, attacker: dict[str, Any] | None, defender: dict
     spec = spec_from_dict(tomllib.loads(spec_toml), where="<ray task>")
     oracle = make_oracle(spec, device=device, data_dir=data_dir, train=True, progress=False)
     if spec.environment.kind == "federated":
-        from strategies import AggregatorStrategy
-        from strategies.federated import FederatedAttackStrategy
-
-        oracle.warm_start_dir = state_dir  # the driver's warm starts (FederatedOracle.fill trains them first)
+        oracle.warm_start_dir = state_dir  # the driver's warm starts (FederatedOracle.prepare_remote trains them)
         job = Job(FederatedAttackStrategy.from_dict(attacker), AggregatorStrategy.from_dict(defender), seed)
         return oracle.evaluate(job).to_json()
     pop = tuple((AttackerStrategy.from_dict(d), int(c)) for d, c in (population or ()))
@@ -66,16 +158,14 @@ def evaluate_job(spec_toml: str, attacker: dict[str, Any] | None, defender: dict
     return oracle.evaluate(job).to_json()
 
 
-def run_with_ray(oracle, todo: list, report, *, ray_address: str | None = None,
+def run_with_ray(oracle: PayoffOracle, todo: list[Job], report: FillReport, *, ray_address: str | None = None,
                  on_done: Callable | None = None) -> None:
-    """Run ``todo`` (a list of :class:`~oracle.oracle.Job`) as Ray tasks; store results as they come."""
+    """Run ``todo`` as Ray tasks; store results as they come."""
     try:
         import ray
     except ImportError:
         raise ImportError("the Ray executor needs Ray: pip install 'backfire[ray]' (or pip install ray)") from None
     import torch
-
-    from .spec import spec_to_toml
 
     started_here = False
     if not ray.is_initialized():
@@ -128,11 +218,7 @@ def run_with_ray(oracle, todo: list, report, *, ray_address: str | None = None,
             for ref, job in pending.items():
                 ray.cancel(ref, force=True)
                 oracle.cache.release(oracle.key(job), oracle.worker)
-        for job in deferred:
-            outcome = oracle.run(job)
-            report.waited.append(job)
-            if on_done:
-                on_done(job, outcome, "waited")
+        _wait_for(oracle, deferred, report, on_done)
     finally:
         if started_here:  # disconnects; stops the instance only where this fill started it
             ray.shutdown()

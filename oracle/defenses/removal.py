@@ -14,13 +14,13 @@ module is the filtering step only, as pure functions on arrays:
   with exclusionary reclassification through a callback that the caller
   implements by retraining.
 
-Both take ``features`` (float ``(n, D)``, e.g. :func:`oracle.train.features`)
+Both take ``features`` (float ``(n, D)``, e.g. :func:`oracle.victims.train.features`)
 and ``labels`` (the *training* labels, int ``(n,)``: a poisoned input sits in
 its target class, which is where the filters look for it) and return a
 :class:`FilterReport`: the sorted indices they flag, per-class details, and
 :meth:`FilterReport.score` against ground truth (precision, recall, F1,
 recall per attacker). Training, retraining and the oracle's bookkeeping live
-elsewhere (:mod:`oracle.train`, :mod:`oracle.oracle`). Style after ART's
+elsewhere (:mod:`oracle.victims.train`, :mod:`oracle.payoff_oracle`). Style after ART's
 poison-filtering defences (``SpectralSignatureDefense``,
 ``ActivationDefence``): one result type for every filter, scoring against
 ground truth, parameters validated up front (``ValueError`` naming the field,
@@ -29,7 +29,7 @@ the value and the allowed range).
 :func:`filter_from_params` runs either defense from a
 :class:`strategies.DefenderStrategy`'s parameters (:data:`strategies.DEFENSES`).
 
-Ground truth: :class:`oracle.poison.JointDataset` exposes ``poisoned_train``
+Ground truth: :class:`oracle.data.poison.JointDataset` exposes ``poisoned_train``
 (bool, the input carries a trigger) and ``owner_train`` (attacker ``i ≥ 0``,
 ``DEFENDER`` = −1, ``UNUSED`` = −2) for the training split, aligned with
 ``x_train`` / ``y_train``.
@@ -48,7 +48,7 @@ import numpy as np
 
 from strategies import DEFENSES, spectral_removal_count, validate_params
 
-from .allocation import DEFAULT_SEED, DEFENDER
+from oracle.data.allocation import DEFAULT_SEED, DEFENDER
 
 __all__ = [
     "ACTIVATION_CLUSTERING",

@@ -20,7 +20,7 @@ whose inputs all carry its target label already (K_i' empty) gets NaN in
 attackers then is NaN too (use ``np.nanmean`` deliberately if wanted).
 
 Collective attacker payoff: mean ± population std of ① over attackers
-(:func:`collective`, the same function as :func:`oracle.outcome.collective`);
+(:func:`collective`, the same function as :func:`oracle.store.outcome.collective`);
 defender payoff: 1 − mean ① (:func:`defender_payoff`).
 
 Pure numpy: one ``np.bincount`` per quantity, no loop over images or
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .outcome import collective
+from oracle.store.outcome import collective
 
 __all__ = ["METRIC_NAMES", "accuracy", "attacker_metrics", "collective", "defender_payoff"]
 

@@ -90,41 +90,20 @@ import torchvision
 from torch import nn
 from tqdm.auto import tqdm
 
-from .models import build_model, normalization
+from oracle.victims.models import build_model, normalization
+from oracle.victims.presets import TrainPreset, flip_default, get_preset, is_int, lr_factor, out_of_range
 
 __all__ = [
-    "FLIP_DATASETS",
-    "OPTIMIZERS",
-    "PRESETS",
-    "SCHEDULES",
-    "TRAINER_VERSION",
-    "TrainPreset",
+    "Normalizer",
     "TrainedVictim",
     "device_info",
     "features",
-    "flip_default",
-    "get_preset",
-    "lr_factor",
     "predict",
     "random_flip",
     "random_translate",
     "resolve_device",
     "train_victim",
 ]
-
-from .presets import (  # noqa: E402  (re-exported: the presets live in a torch-free module)
-    FLIP_DATASETS,
-    OPTIMIZERS,
-    PRESETS,
-    SCHEDULES,
-    TRAINER_VERSION,
-    TrainPreset,
-    _fail,
-    _is_int,
-    flip_default,
-    get_preset,
-    lr_factor,
-)
 
 #: Default batch size for inference (:func:`predict`, :func:`features`, and
 #: the validation pass inside training).
@@ -237,10 +216,10 @@ def _labels(y: Any, n: int, num_classes: int, field: str) -> np.ndarray:
     return arr.astype(np.int64)
 
 
-class _Normalizer:
+class Normalizer:
     """``to_input`` with the constants already on the device.
 
-    Computes exactly what :func:`oracle.models.to_input` computes (same
+    Computes exactly what :func:`oracle.victims.models.to_input` computes (same
     operations in the same order, so the same bits), without building the
     mean/std tensors from Python lists on every batch, which on CUDA would be
     a blocking host-to-device copy per batch.
@@ -287,7 +266,7 @@ def random_translate(x: torch.Tensor, pixels: int, generator: torch.Generator | 
     """
     if x.ndim != 4:
         raise ValueError(f"x.shape={tuple(x.shape)}; allowed: (B, H, W, C)")
-    if not _is_int(pixels) or pixels < 0:
+    if not is_int(pixels) or pixels < 0:
         raise ValueError(f"pixels={pixels!r} is out of range; allowed: an integer >= 0")
     if pixels == 0:
         return x
@@ -379,7 +358,7 @@ def _cudnn_benchmark(on: bool) -> Iterator[None]:
 
 
 def _evaluate(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, normalize: _Normalizer, amp: bool, batch_size: int
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, normalize: Normalizer, amp: bool, batch_size: int
 ) -> tuple[float, float]:
     """(mean cross-entropy, accuracy) of ``model`` on device tensors; one host sync."""
     n = x.shape[0]
@@ -420,7 +399,7 @@ def train_victim(
     labels in ``[0, num_classes)``. ``x_val``/``y_val`` may be ``None`` or
     empty (then no early stopping is possible and validation numbers are
     NaN). ``dataset`` picks the normalisation constants
-    (:func:`oracle.models.normalization`) and the flip default.
+    (:func:`oracle.victims.models.normalization`) and the flip default.
     ``preset``: a name in :data:`PRESETS` or a :class:`TrainPreset`
     (:func:`get_preset` makes variants). ``device``: None = automatic
     (:func:`resolve_device`).
@@ -438,10 +417,10 @@ def train_victim(
     """
     started = time.perf_counter()
     cfg = get_preset(preset)
-    if not _is_int(seed) or seed < 0:
-        _fail("seed", seed, "an integer >= 0")
-    if not _is_int(num_classes) or num_classes < 2:
-        _fail("num_classes", num_classes, "an integer >= 2")
+    if not is_int(seed) or seed < 0:
+        out_of_range("seed", seed, "an integer >= 0")
+    if not is_int(num_classes) or num_classes < 2:
+        out_of_range("num_classes", num_classes, "an integer >= 2")
     if extra_batch_transform is not None and not callable(extra_batch_transform):
         raise ValueError(f"extra_batch_transform={extra_batch_transform!r}; allowed: a callable or None")
     xtr = _as_images(x_train, "x_train")
@@ -467,7 +446,7 @@ def train_victim(
     dev = resolve_device(device)
     amp = _use_amp(cfg.amp, dev)
     channels_last = _use_channels_last(cfg.channels_last, dev)
-    normalize = _Normalizer(dataset, c, dev, channels_last)
+    normalize = Normalizer(dataset, c, dev, channels_last)
 
     torch.manual_seed(seed)
     gen = torch.Generator(device=dev)
@@ -591,8 +570,8 @@ def _batched(
     field: str = "x",
 ) -> Iterator[torch.Tensor]:
     images = _as_images(x, field)
-    if not _is_int(batch_size) or batch_size < 1:
-        _fail("batch_size", batch_size, "an integer >= 1")
+    if not is_int(batch_size) or batch_size < 1:
+        out_of_range("batch_size", batch_size, "an integer >= 1")
     if device is None:
         dev = _model_device(model)
     else:
@@ -600,7 +579,7 @@ def _batched(
         model.to(dev)
     use_amp = _use_amp(amp, dev)
     channels_last = _use_channels_last(True, dev) and _model_device(model).type == "cuda"
-    normalize = _Normalizer(dataset, int(images.shape[-1]), dev, channels_last)
+    normalize = Normalizer(dataset, int(images.shape[-1]), dev, channels_last)
     was_training = model.training
     model.eval()
     try:

@@ -64,7 +64,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from .allocation import DEFAULT_SEED, stratified_permutation
+from oracle.data.allocation import DEFAULT_SEED, stratified_permutation
 
 __all__ = [
     "CIFAR10_CLASSES",

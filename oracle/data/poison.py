@@ -15,7 +15,7 @@ dataset and the ``N`` actions of an attacker profile, build
   untriggered, ③),
 
 as arrays (:class:`JointDataset`), vectorised over attackers: one allocation
-(:func:`oracle.allocation.allocate`), one :func:`strategies.make_triggers`
+(:func:`oracle.data.allocation.allocate`), one :func:`strategies.make_triggers`
 call, one :func:`strategies.apply_triggers` call for the poisoned train-time
 images of all attackers and one for all run-time images.  No Python loop runs
 over images or attackers (only over fixed-size chunks of images when gathering
@@ -55,8 +55,8 @@ as the paper does (§6.2.2).  Same inputs ⇒ same arrays, bit for bit.
 ``i`` (as :meth:`strategies.AttackerStrategy.expand` makes them), so that slot
 ``i`` of the allocation, row ``i`` of the triggers and attacker index ``i``
 agree.  Owner codes in the pooled sets: ``i ≥ 0`` an attacker's train-time
-image, :data:`~oracle.allocation.DEFENDER` (−1) the defender's share,
-:data:`~oracle.allocation.UNUSED` (−2) the clean train-time blocks of attacker
+image, :data:`~oracle.data.allocation.DEFENDER` (−1) the defender's share,
+:data:`~oracle.data.allocation.UNUSED` (−2) the clean train-time blocks of attacker
 slots no attacker holds when ``N < N_max``.
 
 *Triggers.*  ``random-badnet``, ``orthogonal-badnet``, ``patch-badnet`` and
@@ -73,7 +73,7 @@ target-class images of its train-time set (``p`` is the share of *those* it
 poisons: the others' labels would have to change).  Each poisoned image is
 first made hard to learn by ``perturb(i, x, y, private_x, private_y)`` — the
 oracle passes a PGD perturbation computed on a surrogate trained on the
-attacker's own private share (:mod:`oracle.clean_label`) — and then stamped
+attacker's own private share (:mod:`oracle.attacks.clean_label`) — and then stamped
 with the attacker's Random-BadNet trigger.  Run-time inputs are triggered as
 for BadNet, without a perturbation.  ``perturb`` is a plain callable, so this
 module stays free of torch.
@@ -96,7 +96,7 @@ import numpy as np
 
 from strategies import AttackerAction, Triggers, apply_triggers, make_triggers
 
-from .allocation import (
+from oracle.data.allocation import (
     DEFAULT_SEED,
     DEFENDER,
     UNUSED,
@@ -107,7 +107,7 @@ from .allocation import (
     split_size,
     stratified_permutation,
 )
-from .data import Dataset
+from oracle.data.datasets import Dataset
 
 __all__ = [
     "DEFENDER",
@@ -162,7 +162,7 @@ class PoisonSummary:
     * ``nominal_rate``: the paper's formula ``(1 − V_d) · p / N_max``;
     * ``table5_count``: the paper's "(#)" figure, ``round(p · share_size)``;
     * ``table5``: the nominal rate and count as Table 5 prints them,
-      e.g. ``"0.0005 (30)"`` (:class:`oracle.allocation.PoisonBudget`).
+      e.g. ``"0.0005 (30)"`` (:class:`oracle.data.allocation.PoisonBudget`).
     """
 
     dataset_name: str
@@ -257,7 +257,7 @@ class JointDataset:
     ``x_test``, ``y_test``, ``index_test``: the clean held-out test set
     (empty unless ``test_fraction > 0``).
 
-    ``allocation``: the :class:`~oracle.allocation.Allocation` used; its
+    ``allocation``: the :class:`~oracle.data.allocation.Allocation` used; its
     indices point into the allocated images, ``dataset.whole()`` order
     without the test set (``index_allocated`` maps them to ``whole()``
     order; the identity when there is no test set).
@@ -496,7 +496,7 @@ def build_joint_dataset(
         ``stratified``) as a clean test set before allocating the rest; 0 (default, the paper's setup) sets
         nothing aside.  In ``[0, 1)``.
     attacker_split, defender_split, unused, stratified:
-        Passed to :func:`oracle.allocation.allocate` (80/20 splits; unused
+        Passed to :func:`oracle.data.allocation.allocate` (80/20 splits; unused
         slots' train-time blocks join the pool clean; class-stratified
         shares and test set).
     perturb:
@@ -509,7 +509,7 @@ def build_joint_dataset(
     """
     t0 = time.perf_counter()
     if not isinstance(dataset, Dataset):
-        raise ValueError(f"dataset = {dataset!r} is not an oracle.data.Dataset")
+        raise ValueError(f"dataset = {dataset!r} is not an oracle.data.datasets.Dataset")
     actions = _check_actions(actions, dataset.num_classes)
     test_fraction = _check_test_fraction(test_fraction)
     n = len(actions)
@@ -546,7 +546,7 @@ def build_joint_dataset(
     if clean_label.any():
         if perturb is None:
             raise ValueError("clean-label attackers need perturb= (the oracle passes a PGD perturbation "
-                             "from oracle.clean_label); got perturb=None")
+                             "from oracle.attacks.clean_label); got perturb=None")
         mask = _clean_label_mask(mask, alloc, labels[allocated[alloc.train_time]], targets, actions, clean_label)
     idx_poison = allocated[alloc.train_time[mask]]
     owner_poison = alloc.train_time_owner[mask]

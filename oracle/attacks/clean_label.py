@@ -9,7 +9,7 @@ maximises the surrogate model's loss on the true label inside an L∞ ball,
     δ ← Π_{‖δ‖∞ ≤ ε} ( δ + α · sign ∇_δ L(f(x + δ), y) ),   x + δ ∈ [0, 255],
 
 from a random start in the ball, ``steps`` times with step ``α``. The
-attacker's trigger is stamped afterwards (:mod:`oracle.poison`). Turner et
+attacker's trigger is stamped afterwards (:mod:`oracle.data.poison`). Turner et
 al. use an adversarially trained model; the paper's attackers (App. 6.2.5)
 "train their own surrogate models with the same training scheme as the
 defender" on their own private share, which is what :func:`surrogate_perturbation`
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .presets import TrainPreset
+from oracle.victims.presets import TrainPreset
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -80,7 +80,7 @@ def pgd_perturbation(model: "torch.nn.Module", x: np.ndarray, y: np.ndarray, *, 
     import torch
     import torch.nn.functional as F
 
-    from .train import _Normalizer
+    from oracle.victims.train import Normalizer
 
     x = np.asarray(x)
     if x.ndim != 4 or x.dtype != np.uint8:
@@ -94,7 +94,7 @@ def pgd_perturbation(model: "torch.nn.Module", x: np.ndarray, y: np.ndarray, *, 
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
-    norm = _Normalizer(dataset, x.shape[-1], dev, channels_last=False)
+    norm = Normalizer(dataset, x.shape[-1], dev, channels_last=False)
     gen = torch.Generator(device=dev).manual_seed(int(seed))
     out = np.empty_like(x)
     try:
@@ -122,14 +122,14 @@ def surrogate_perturbation(architecture: str, *, dataset: str, num_classes: int,
                            config: CleanLabelConfig = DEFAULT_CONFIG, device: "str | torch.device | None" = None,
                            train_seed: int = 3407) -> Callable[[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
                                                                np.ndarray]:
-    """The ``perturb`` callable :func:`oracle.poison.build_joint_dataset` needs for clean-label attackers.
+    """The ``perturb`` callable :func:`oracle.data.poison.build_joint_dataset` needs for clean-label attackers.
 
     For attacker ``i`` it trains ``architecture`` with ``preset`` on the
     attacker's private share (``private_x``, ``private_y``; seed
     ``train_seed``), then returns :func:`pgd_perturbation` of its poisoned
     images on that surrogate (random start seeded ``config.seed + i``).
     """
-    from .train import resolve_device, train_victim
+    from oracle.victims.train import resolve_device, train_victim
 
     dev = resolve_device(device)
 

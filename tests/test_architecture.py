@@ -1,0 +1,136 @@
+"""The layout's rules, checked on the source: arrows point one way.
+
+The import graph of ``oracle/`` (every ``import``/``from … import`` of an
+``oracle`` module, at the top of a module or inside a function) has no
+cycle; no module imports a private (``_name``) symbol or module of another
+module; ``gametheory`` and ``strategies`` import neither ``oracle`` nor torch.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("gametheory", "strategies", "oracle")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for pkg in PACKAGES for p in sorted((ROOT / pkg).rglob("*.py"))}
+
+
+MODULES = _modules()
+
+
+def _imports(name: str, path: Path) -> list[tuple[str, str | None]]:
+    """(module imported, symbol or None) for every import in the file, relative ones resolved."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out: list[tuple[str, str | None]] = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            out.extend((alias.name, None) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            for alias in node.names:
+                if f"{base}.{alias.name}" in MODULES:  # `from pkg import module`
+                    out.append((f"{base}.{alias.name}", None))
+                else:
+                    out.append((base, alias.name))
+    return out
+
+
+def _internal(module: str) -> str | None:
+    """The project module an imported name refers to (the longest known prefix), or None."""
+    parts = module.split(".")
+    for i in range(len(parts), 0, -1):
+        candidate = ".".join(parts[:i])
+        if candidate in MODULES:
+            return candidate
+    return None
+
+
+def _graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for name, path in MODULES.items():
+        targets = {_internal(m) for m, _ in _imports(name, path)}
+        graph[name] = {t for t in targets if t is not None and t != name}
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of ``graph`` as a list of modules, or None (depth-first search)."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        state[node] = 2
+        stack.pop()
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def test_the_graph_sees_top_level_and_function_local_imports():
+    graph = _graph()
+    assert "oracle.payoff_oracle" in graph["oracle.fill"]  # top level
+    assert "oracle.fill" in graph["oracle.cli"]  # inside a function (the CLI defers its imports)
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_the_import_graph_has_no_cycle():
+    assert _cycle(_graph()) is None
+
+
+def test_no_module_imports_a_private_name_of_another():
+    offenders = []
+    for name, path in MODULES.items():
+        for module, symbol in _imports(name, path):
+            target = _internal(module)
+            if target is None or target == name:
+                continue
+            private_module = any(part.startswith("_") and part != "__init__" for part in module.split("."))
+            if private_module or (symbol is not None and symbol.startswith("_")):
+                offenders.append(f"{name}: {module}{'.' + symbol if symbol else ''}")
+    assert offenders == []
+
+
+@pytest.mark.parametrize("package", ["gametheory", "strategies"])
+def test_the_pure_packages_import_neither_oracle_nor_torch(package):
+    offenders = []
+    for name, path in MODULES.items():
+        if name.split(".")[0] != package:
+            continue
+        for module, _ in _imports(name, path):
+            if module.split(".")[0] in ("oracle", "torch", "torchvision"):
+                offenders.append(f"{name}: {module}")
+    assert offenders == []
+
+
+def test_arrows_point_down_from_the_command():
+    """Nothing below the command imports it; the payoff oracle does not import the fill above it."""
+    graph = _graph()
+    assert not [m for m, targets in graph.items() if "oracle.cli" in targets]
+    assert not [m for m, targets in graph.items() if "oracle.fill" in targets and m != "oracle.cli"]
