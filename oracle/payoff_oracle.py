@@ -34,10 +34,11 @@ import numpy as np
 from gametheory import MissingPayoff, PayoffTable, Payoffs
 from oracle.attacks.clean_label import DEFAULT_CONFIG as CLEAN_LABEL
 from oracle.defenses.augmentative import IMPLEMENTED as IMPLEMENTED_DEFENSES
-from oracle.defenses.removal import REMOVAL_DEFENSES
+from oracle.defenses.filter_report import REMOVAL_DEFENSES
 from oracle.jobs import Job, components, uses_clean_label
 from oracle.specs import GameSpec
-from oracle.store.cache import ResultCache, content_key
+from oracle.store.cache import ResultCache
+from oracle.store.keys import content_key
 from oracle.store.outcome import Outcome
 from oracle.victims.presets import TRAINER_VERSION
 from strategies import AttackerStrategy

@@ -22,7 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from oracle.store import cache as C
-from oracle.store.cache import CacheError, ResultCache, canonical_json, content_key, default_cache_path
+from oracle.store.cache import CacheError, ResultCache, default_cache_path
+from oracle.store.keys import canonical_json, content_key
 from oracle.store.outcome import Outcome
 
 FORK = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None

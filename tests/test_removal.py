@@ -1,4 +1,4 @@
-"""Removal defenses (oracle/removal.py): spectral signatures and activation clustering.
+"""Removal defenses (oracle/defenses/): spectral signatures and activation clustering.
 
 1. Synthetic representations with a known answer, and the scoring hand-checked.
 2. Real: the 8×8 digits poisoned by one BadNet attacker, LeNet trained on them; both
@@ -20,17 +20,10 @@ import numpy as np
 import pytest
 
 from oracle.data.allocation import DEFENDER
-from oracle.defenses.removal import (
-    ClusterClassDetail,
-    FilterReport,
-    SpectralClassDetail,
-    activation_clustering,
-    activation_clustering_from_params,
-    filter_from_params,
-    spectral_scores,
-    spectral_signatures,
-    spectral_signatures_from_params,
-)
+from oracle.defenses.activation_clustering import activation_clustering, activation_clustering_from_params
+from oracle.defenses.filter_report import ClusterClassDetail, FilterReport, SpectralClassDetail
+from oracle.defenses.removal import filter_from_params
+from oracle.defenses.spectral_signatures import spectral_scores, spectral_signatures, spectral_signatures_from_params
 from strategies import DefenderStrategy
 
 # --------------------------------------------------------------------------

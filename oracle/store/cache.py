@@ -3,7 +3,7 @@
 Each row of the cache is one :class:`~oracle.store.outcome.Outcome` (one profile, one
 seed), stored under a *content key*: a hash over everything that changes the
 result (environment, each role's strategy, N, seed, training preset, oracle
-version). The caller computes the key (:func:`content_key` is a helper for
+version). The caller computes the key (:func:`oracle.store.keys.content_key` is a helper for
 it); the cache never guesses. Rows also carry
 
 - ``cell_key``: the key of the same profile without the seed, so all seeds of
@@ -80,7 +80,6 @@ connection per thread, lazily, and opens a fresh one in a child after
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -95,8 +94,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from strategies.keys import canonical_json as _canonical_json
-
+from oracle.store.keys import as_seed, canonical_json
 from oracle.store.outcome import Outcome
 
 __all__ = [
@@ -108,8 +106,6 @@ __all__ = [
     "Claim",
     "Record",
     "ResultCache",
-    "canonical_json",
-    "content_key",
     "default_cache_path",
     "default_worker_id",
 ]
@@ -219,34 +215,6 @@ def default_cache_path() -> Path:
 def default_worker_id() -> str:
     """A worker name unique to this process: ``host:pid:random``."""
     return f"{_HOST}:{os.getpid()}:{os.urandom(4).hex()}"
-
-
-def canonical_json(obj: Any) -> str:
-    """The canonical JSON text of ``obj`` (:func:`strategies.keys.canonical_json`: keys sorted,
-    no spaces, tuples as lists, numpy scalars as plain numbers). NaN and infinities are
-    refused (not JSON, and NaN != NaN would make equal descriptions hash apart)."""
-    try:
-        return _canonical_json(obj)
-    except ValueError as e:
-        raise ValueError(f"cannot describe {obj!r} as canonical JSON: {e}") from e
-
-
-def content_key(profile: Mapping[str, Any], seed: int | None = None) -> str:
-    """SHA-256 (hex) of the canonical JSON of ``profile`` and, if given, ``seed``.
-
-    ``content_key(profile)`` is the cell key; ``content_key(profile, seed)`` the
-    key of one run. ``profile`` must describe everything that changes the result
-    (environment, strategies, N, training preset, oracle version)."""
-    if not isinstance(profile, Mapping):
-        raise TypeError(f"profile must be a mapping, got {type(profile).__name__}")
-    payload = dict(profile) if seed is None else {"profile": dict(profile), "seed": _as_seed(seed)}
-    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
-
-
-def _as_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not hasattr(seed, "__index__"):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
-    return int(seed.__index__())
 
 
 def _check_name(value: Any, field: str) -> str:
@@ -563,7 +531,7 @@ class ResultCache:
         _check_name(cell_key, "cell_key")
         if not isinstance(outcome, Outcome):
             raise TypeError(f"outcome must be an Outcome, got {type(outcome).__name__}")
-        seed = _as_seed(seed)
+        seed = as_seed(seed)
         if seed != outcome.seed:
             raise ValueError(f"seed {seed} differs from the outcome's seed {outcome.seed}")
         if not isinstance(profile, Mapping):
