@@ -5,7 +5,7 @@ representations and flag the highest scores. A pure function on arrays.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
