@@ -16,33 +16,29 @@ import pytest
 from PIL import Image
 
 from oracle.data import datasets as D
-from oracle.data.datasets import (
-    CIFAR10_CLASSES,
-    Dataset,
-    DatasetNotFound,
-    data_search_path,
-    load_cifar10_jpeg,
-    load_dataset,
-    read_idx,
-    subset,
-)
+from oracle.data import locations as where
+from oracle.data import readers
+from oracle.data.dataset import Dataset
+from oracle.data.datasets import load_dataset, subset
+from oracle.data.locations import DatasetNotFound, data_search_path
+from oracle.data.readers import CIFAR10_CLASSES, load_cifar10_jpeg, read_idx
 
-SHARED = next((r.path for r in D._shared_data_dirs()), None)
+SHARED = next((r.path for r in where.shared_data_dirs()), None)
 needs_shared = pytest.mark.skipif(SHARED is None, reason="../shared/data not found")
 
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch, tmp_path_factory):
     """No user settings leak in; caches go to a temporary folder."""
-    for var in (D.ENV_DATA, D.ENV_DOWNLOAD, "XDG_CACHE_HOME"):
+    for var in (where.ENV_DATA, where.ENV_DOWNLOAD, "XDG_CACHE_HOME"):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv(D.ENV_CACHE, str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv(where.ENV_CACHE, str(tmp_path_factory.mktemp("cache")))
 
 
 @pytest.fixture
 def no_shared(monkeypatch):
     """Pretend there is no ../shared/data anywhere."""
-    monkeypatch.setattr(D, "_shared_data_dirs", lambda: [])
+    monkeypatch.setattr(where, "shared_data_dirs", lambda: [])
 
 
 # --------------------------------------------------------------------------
@@ -120,7 +116,7 @@ def test_digits():
 
 @needs_shared
 def test_cifar10_real_tarball_limited(tmp_path):
-    tarball = SHARED / D.CIFAR10_TARBALL
+    tarball = SHARED / readers.CIFAR10_TARBALL
     t0 = time.perf_counter()
     ds = load_cifar10_jpeg(tarball, cache_dir=tmp_path, limit_per_class=20)
     first = time.perf_counter() - t0
@@ -143,7 +139,7 @@ def test_cifar10_real_tarball_limited(tmp_path):
 def test_cifar10_full_decode_original_order(tmp_path):
     ds = load_dataset("cifar10", cache_dir=tmp_path)
     assert (ds.n_train, ds.n_test, ds.shape) == (50000, 10000, (32, 32, 3))
-    with np.load(SHARED / D.CIFAR10_ORIGINAL_ORDER, allow_pickle=False) as z:
+    with np.load(SHARED / readers.CIFAR10_ORIGINAL_ORDER, allow_pickle=False) as z:
         assert np.array_equal(ds.y_train, z["y_train"]) and np.array_equal(ds.y_test, z["y_test"])
     assert load_dataset("cifar10", cache_dir=tmp_path).fingerprint() == ds.fingerprint()
 
@@ -182,7 +178,7 @@ def _write_tarball(path: Path, seed: int, n_train: int = 3, n_test: int = 2) -> 
 def test_cifar10_synthetic_tarball_decode_and_cache(tmp_path, no_shared):
     data_dir, cache = tmp_path / "data", tmp_path / "cache"
     data_dir.mkdir()
-    truth = _write_tarball(data_dir / D.CIFAR10_TARBALL, seed=0)
+    truth = _write_tarball(data_dir / readers.CIFAR10_TARBALL, seed=0)
     ds = load_dataset("cifar10", data_dir=data_dir, cache_dir=cache, download=False)
     assert (ds.n_train, ds.n_test) == (30, 20) and ds.description == "CIFAR-10 (JPEG re-encoding)"
     assert ds.y_train.tolist() == [lab for lab, _ in truth["train"]]
@@ -195,7 +191,7 @@ def test_cifar10_synthetic_tarball_decode_and_cache(tmp_path, no_shared):
     assert np.array_equal(load_dataset("cifar10", data_dir=data_dir, cache_dir=cache).x_test, ds.x_test)
 
     # a changed tarball is decoded again, into a new cache entry
-    truth2 = _write_tarball(data_dir / D.CIFAR10_TARBALL, seed=1)
+    truth2 = _write_tarball(data_dir / readers.CIFAR10_TARBALL, seed=1)
     ds2 = load_dataset("cifar10", data_dir=data_dir, cache_dir=cache, download=False)
     assert np.array_equal(ds2.x_train, np.stack([img for _, img in truth2["train"]]))
     assert len(list(cache.glob("cifar10_jpg-v1-*.npz"))) == 2
@@ -211,12 +207,12 @@ def test_cifar10_synthetic_tarball_decode_and_cache(tmp_path, no_shared):
 
 
 def test_cifar10_original_order_file(tmp_path, no_shared):
-    truth = _write_tarball(tmp_path / D.CIFAR10_TARBALL, seed=2)
+    truth = _write_tarball(tmp_path / readers.CIFAR10_TARBALL, seed=2)
     rng = np.random.default_rng(3)
     y_train = rng.permutation(np.repeat(np.arange(10), 3)).astype(np.uint8)
     y_test = rng.permutation(np.repeat(np.arange(10), 2)).astype(np.uint8)
-    np.savez(tmp_path / D.CIFAR10_ORIGINAL_ORDER, y_train=y_train, y_test=y_test)
-    ds = load_cifar10_jpeg(tmp_path / D.CIFAR10_TARBALL, cache_dir=tmp_path / "c")
+    np.savez(tmp_path / readers.CIFAR10_ORIGINAL_ORDER, y_train=y_train, y_test=y_test)
+    ds = load_cifar10_jpeg(tmp_path / readers.CIFAR10_TARBALL, cache_dir=tmp_path / "c")
     assert ds.y_train.tolist() == y_train.tolist() and ds.source.endswith("(original CIFAR-10 order)")
     # the k-th image of class c in the original order is file k of class c
     sorted_imgs = np.stack([img for _, img in truth["train"]])
@@ -224,14 +220,14 @@ def test_cifar10_original_order_file(tmp_path, no_shared):
         k = int((y_train[:i] == y_train[i]).sum())
         assert np.array_equal(ds.x_train[i], sorted_imgs[y_train[i] * 3 + k])
     # an order file that does not fit is ignored, with a warning
-    np.savez(tmp_path / D.CIFAR10_ORIGINAL_ORDER, y_train=np.zeros(30, np.uint8), y_test=y_test)
+    np.savez(tmp_path / readers.CIFAR10_ORIGINAL_ORDER, y_train=np.zeros(30, np.uint8), y_test=y_test)
     with pytest.warns(UserWarning, match="does not match"):
-        ds = load_cifar10_jpeg(tmp_path / D.CIFAR10_TARBALL, cache_dir=tmp_path / "c")
+        ds = load_cifar10_jpeg(tmp_path / readers.CIFAR10_TARBALL, cache_dir=tmp_path / "c")
     assert ds.y_train.tolist() == sorted(ds.y_train.tolist())
 
 
 def test_cifar10_tarball_with_wrong_classes(tmp_path):
-    path = tmp_path / D.CIFAR10_TARBALL
+    path = tmp_path / readers.CIFAR10_TARBALL
     blob, _ = _jpeg(np.random.default_rng(0))
     with tarfile.open(path, "w:gz") as tf:
         for split in ("train", "test"):
@@ -248,7 +244,7 @@ def test_cifar10_tarball_with_wrong_classes(tmp_path):
 
 def test_search_path_order(tmp_path, monkeypatch):
     explicit, env = tmp_path / "explicit", tmp_path / "env"
-    monkeypatch.setenv(D.ENV_DATA, str(env))
+    monkeypatch.setenv(where.ENV_DATA, str(env))
     roots = data_search_path(explicit, cache_dir=tmp_path / "c")
     assert roots[0].path == explicit and roots[1].path == env
     assert roots[-1].path == tmp_path / "c" / "torchvision" and "download" in roots[-1].origin
@@ -265,7 +261,7 @@ def test_shared_data_found_by_walking_up_from_cwd(tmp_path, monkeypatch):
     work = tmp_path / "checkout" / "sub"
     work.mkdir(parents=True)
     monkeypatch.chdir(work)
-    assert D._shared_data_dirs()[0].path == shared.resolve()
+    assert where.shared_data_dirs()[0].path == shared.resolve()
     ds = load_dataset("mnist", download=False)
     assert ds.source == str(shared.resolve() / "mnist_full_lossless.npz")
     assert ds.y_train.tolist() == [3, 4] and ds.shape == (28, 28, 1)
@@ -274,7 +270,7 @@ def test_shared_data_found_by_walking_up_from_cwd(tmp_path, monkeypatch):
 def test_not_found_names_files_and_places(tmp_path, monkeypatch, no_shared):
     empty, env = tmp_path / "empty", tmp_path / "nowhere"
     empty.mkdir()
-    monkeypatch.setenv(D.ENV_DATA, str(env))
+    monkeypatch.setenv(where.ENV_DATA, str(env))
     with pytest.raises(DatasetNotFound) as err:
         load_dataset("svhn", data_dir=empty, cache_dir=tmp_path / "cache", download=False)
     msg = str(err.value)
@@ -303,10 +299,10 @@ def test_download_failure_is_reported(tmp_path, monkeypatch, no_shared):
     def fail(name, root):
         raise OSError(f"<urlopen error [Errno -2] Name or service not known> for {name}")
 
-    monkeypatch.setattr(D, "_torchvision_download", fail)
+    monkeypatch.setattr(readers, "_torchvision_download", fail)
     with pytest.raises(DatasetNotFound, match=r"torchvision download failed: OSError: <urlopen error .* for stl10"):
         load_dataset("stl10", data_dir=tmp_path, cache_dir=tmp_path / "c")  # download on by default
-    monkeypatch.setenv(D.ENV_DOWNLOAD, "0")
+    monkeypatch.setenv(where.ENV_DOWNLOAD, "0")
     with pytest.raises(DatasetNotFound, match="download not attempted"):
         load_dataset("stl10", data_dir=tmp_path, cache_dir=tmp_path / "c")
 

@@ -122,7 +122,7 @@ def test_bad_input_is_one_clear_error(synthetic):
 # MNIST vs ARDIS (the paper's Figure 2), reduced
 # --------------------------------------------------------------------------
 def _ardis_sevens() -> np.ndarray:
-    from oracle.data.datasets import data_search_path
+    from oracle.data.locations import data_search_path
 
     for root in data_search_path():
         path = root.path / "ardis_edgecase.npz"
@@ -143,7 +143,8 @@ def test_ardis_sevens_have_far_lower_log_density_than_mnist_digits():
     std, and 32-75% of the sevens (6-11% of the test digits) fell under the threshold: a
     clear separation, but not "most sevens" in every run, so that is not asserted.
     """
-    from oracle.data.datasets import DatasetNotFound, load_dataset, subset
+    from oracle.data.datasets import load_dataset, subset
+    from oracle.data.locations import DatasetNotFound
     from oracle.victims.presets import get_preset
     from oracle.victims.train import train_victim
 

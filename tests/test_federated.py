@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from oracle.data.datasets import DatasetNotFound
+from oracle.data.locations import DatasetNotFound
 from oracle.federated.aggregators import aggregate
 from oracle.federated.attacks import (
     FederatedAttacker,

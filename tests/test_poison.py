@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from oracle.data.allocation import DEFENDER, UNUSED, allocate, poisoned_count
-from oracle.data.datasets import Dataset, load_dataset
+from oracle.data.dataset import Dataset
+from oracle.data.datasets import load_dataset
 from oracle.data.poison import JointDataset, build_joint_dataset
 from strategies import AttackerAction, AttackerStrategy, random_badnet
 

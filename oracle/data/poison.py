@@ -107,7 +107,7 @@ from oracle.data.allocation import (
     split_size,
     stratified_permutation,
 )
-from oracle.data.datasets import Dataset
+from oracle.data.dataset import Dataset
 
 __all__ = [
     "DEFENDER",
@@ -509,7 +509,7 @@ def build_joint_dataset(
     """
     t0 = time.perf_counter()
     if not isinstance(dataset, Dataset):
-        raise ValueError(f"dataset = {dataset!r} is not an oracle.data.datasets.Dataset")
+        raise ValueError(f"dataset = {dataset!r} is not an oracle.data.dataset.Dataset")
     actions = _check_actions(actions, dataset.num_classes)
     test_fraction = _check_test_fraction(test_fraction)
     n = len(actions)

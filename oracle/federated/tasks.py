@@ -30,7 +30,7 @@ those EMNIST rows are not used). The paper drew its 66 sevens from 660 ARDIS
 training sevens; the shared file holds 99 of them.
 
 Files (``shared/data/README.md``): ``southwest_edgecase.npz`` and
-``ardis_edgecase.npz``, looked for along :func:`oracle.data.datasets.data_search_path`
+``ardis_edgecase.npz``, looked for along :func:`oracle.data.locations.data_search_path`
 (``data_dir``, ``$BACKFIRE_DATA``, ``shared/data`` above the working
 directory or the package). A missing file raises :class:`EdgeCaseNotFound`
 naming the file and every folder searched.
@@ -46,7 +46,9 @@ from pathlib import Path
 
 import numpy as np
 
-from oracle.data.datasets import ENV_DATA, Dataset, DatasetNotFound, SearchRoot, data_search_path, load_dataset
+from oracle.data.dataset import Dataset
+from oracle.data.datasets import load_dataset
+from oracle.data.locations import ENV_DATA, DatasetNotFound, SearchRoot, data_search_path
 
 __all__ = [
     "TASK_NAMES",
@@ -78,7 +80,7 @@ class EdgeCaseNotFound(DatasetNotFound):
     """An edge-case file is in none of the folders searched.
 
     It cannot be downloaded: it ships with the project's shared data.
-    Attributes as :class:`oracle.data.datasets.DatasetNotFound`.
+    Attributes as :class:`oracle.data.locations.DatasetNotFound`.
     """
 
     def __init__(self, task: str, filename: str, searched: list[SearchRoot]) -> None:
