@@ -28,7 +28,7 @@ import torch
 from oracle.federated.aggregators import aggregate
 from oracle.federated.attacks import FederatedAttacker
 from oracle.federated.config import federated_preset
-from oracle.federated.simulator import _new_model, run_federated
+from oracle.federated.simulator import new_model, run_federated
 from oracle.federated.tasks import load_task
 from oracle.victims.train import device_info, resolve_device
 from strategies import AGGREGATORS
@@ -43,7 +43,7 @@ def main() -> None:
     dev = resolve_device(args.device)
     config = dataclasses.replace(federated_preset(args.preset), rounds=args.rounds, eval_every=args.rounds)
     task = load_task(config.task)
-    model = _new_model(task, config.seed)
+    model = new_model(task, config.seed)
     state = {k: v.clone() for k, v in model.state_dict().items()}
     n_params = sum(p.numel() for p in model.parameters())
     info = device_info(dev)

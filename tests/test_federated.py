@@ -26,15 +26,8 @@ from oracle.federated.attacks import (
 )
 from oracle.federated.partition import client_sizes, dirichlet_partition, iid_partition, label_counts
 from oracle.federated.plots import plot_accuracy, plot_runs
-from oracle.federated.simulator import (
-    FEDERATED_PRESETS,
-    FederatedConfig,
-    federated_preset,
-    load_state,
-    run_federated,
-    save_state,
-    warm_start,
-)
+from oracle.federated.config import FEDERATED_PRESETS, FederatedConfig, federated_preset
+from oracle.federated.simulator import load_state, run_federated, save_state, warm_start
 from oracle.federated.tasks import EdgeCaseNotFound, find_edge_case_file, load_task
 
 #: A tiny run: 600 MNIST images over 8 clients, 3 a round, 1 local epoch.
@@ -377,7 +370,7 @@ def _without_dropout(monkeypatch):
     """Build the task models with every dropout at p = 0 (the one thing the two training modes draw differently)."""
     import oracle.federated.simulator as sim
 
-    build = sim._new_model
+    build = sim.new_model
 
     def new_model(task, seed):
         model = build(task, seed)
@@ -386,7 +379,7 @@ def _without_dropout(monkeypatch):
                 m.p = 0.0
         return model
 
-    monkeypatch.setattr(sim, "_new_model", new_model)
+    monkeypatch.setattr(sim, "new_model", new_model)
 
 
 @pytest.mark.parametrize("which", ["ardis", "southwest"])

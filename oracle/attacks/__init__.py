@@ -1,0 +1,1 @@
+"""Attacks beyond plain data poisoning (the clean-label attack)."""

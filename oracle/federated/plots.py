@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from oracle.federated.simulator import FederatedRun
+from oracle.federated.records import FederatedRun
 
 __all__ = ["plot_accuracy", "plot_runs"]
 
