@@ -72,6 +72,7 @@ def _noisy_table(noise, seeds=5, seed=0):
     return PayoffTable.from_records(recs)
 
 
+@pytest.mark.slow
 def test_bootstrap_stable_and_unstable():
     game = NormalFormGame.from_table(_noisy_table(0.002))
     (eq,) = game.equilibria()

@@ -62,6 +62,7 @@ def test_clean_label_needs_a_perturbation(digits):
         build_joint_dataset(digits, actions, n_max=2, v_d=0.5)
 
 
+@pytest.mark.slow
 def test_pgd_stays_in_the_ball_and_raises_the_loss(digits):
     import torch
 
@@ -99,6 +100,7 @@ def test_clean_label_config_is_validated():
         CleanLabelConfig(steps=0)
 
 
+@pytest.mark.slow
 def test_oracle_runs_a_clean_label_game(tmp_path):
     from oracle.store.cache import ResultCache
     from oracle.jobs import Job

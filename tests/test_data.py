@@ -135,6 +135,7 @@ def test_cifar10_real_tarball_limited(tmp_path):
     assert np.array_equal(again.x_test, ds.x_test)
 
 
+@pytest.mark.slow
 @needs_shared
 def test_cifar10_full_decode_original_order(tmp_path):
     ds = load_dataset("cifar10", cache_dir=tmp_path)

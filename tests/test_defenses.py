@@ -62,6 +62,7 @@ def test_cutmix_mixes_the_given_share_of_each_batch():
     assert ((target[:8] > 0).sum(1) <= 2).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("defense", ["cutmix", "adversarial-training"])
 def test_oracle_trains_with_the_defense(tmp_path, defense):
     spec = GameSpec(
@@ -86,6 +87,7 @@ def test_oracle_trains_with_the_defense(tmp_path, defense):
     ("spectral-signatures", {"removal": "fixed", "k_per_class": 40}),
     ("activation-clustering", {}),
 ])
+@pytest.mark.slow
 def test_oracle_filters_and_retrains(tmp_path, defense, params):
     """One strong attacker on digits: the removal defense flags most of its poisoned inputs, the
     victim is retrained without what was flagged, and the filter's score is part of the outcome."""

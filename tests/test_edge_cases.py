@@ -132,6 +132,7 @@ def _ardis_sevens() -> np.ndarray:
     pytest.skip("ardis_edgecase.npz not found on the data search path")
 
 
+@pytest.mark.slow
 def test_ardis_sevens_have_far_lower_log_density_than_mnist_digits():
     """LeNet on 3,000 MNIST training digits (3 epochs of the ``tiny`` recipe at batch 64,
     about 97% validation accuracy); the mixture is fitted to its features of those digits.

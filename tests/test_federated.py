@@ -272,6 +272,7 @@ def test_config_plain_data_and_presets():
         FederatedConfig.from_dict({"tsk": "ardis"})
 
 
+@pytest.mark.slow
 def test_run_rejects_bad_inputs(task, warm):
     with pytest.raises(ValueError, match="unknown aggregator"):
         run_federated(task, TINY, (), "krumm", initial_state=warm)
@@ -284,6 +285,7 @@ def test_run_rejects_bad_inputs(task, warm):
 # --------------------------------------------------------------------------
 # the loop
 # --------------------------------------------------------------------------
+@pytest.mark.slow
 def test_warm_start_roundtrip(tmp_path, warm):
     path = tmp_path / "warm.safetensors"
     save_state(path, warm, {"config": "tiny"})
@@ -292,6 +294,7 @@ def test_warm_start_roundtrip(tmp_path, warm):
     assert all(torch.equal(loaded[k], warm[k]) for k in warm)
 
 
+@pytest.mark.slow
 def test_black_box_attack_every_round_plants_the_backdoor(baseline, attacked):
     base, att = baseline.to_frame(), attacked.to_frame()
     assert len(base) == len(att) == TINY.rounds + 1
@@ -308,6 +311,7 @@ def test_black_box_attack_every_round_plants_the_backdoor(baseline, attacked):
     assert base["main_acc"].iloc[-1] > 0.6
 
 
+@pytest.mark.slow
 def test_same_seed_same_rounds(task, warm, attacked):
     again = run_federated(task, TINY, [FederatedAttacker("black-box", every=1)], "fedavg", initial_state=warm)
     a, b = attacked.to_frame().drop(columns="seconds"), again.to_frame().drop(columns="seconds")
@@ -315,6 +319,7 @@ def test_same_seed_same_rounds(task, warm, attacked):
     assert all(torch.equal(attacked.final_state[k], again.final_state[k]) for k in again.final_state)
 
 
+@pytest.mark.slow
 def test_pgd_attacker_stays_in_its_ball_and_krum_reports_kept(task, warm):
     cfg = dataclasses.replace(TINY, rounds=2, clients_per_round=4)
     attackers = [
@@ -333,6 +338,7 @@ def test_pgd_attacker_stays_in_its_ball_and_krum_reports_kept(task, warm):
     assert (frame.loc[1:, "n_kept"] == 1).all()
 
 
+@pytest.mark.slow
 def test_fairness_client_and_ap_ratio(task, warm):
     cfg = dataclasses.replace(TINY, rounds=1, partition="iid", fairness_client=True)
     run = run_federated(task, cfg, [], "fedavg", initial_state=warm)
@@ -342,6 +348,7 @@ def test_fairness_client_and_ap_ratio(task, warm):
     assert run.client_sizes == (per_client + len(task.honest_edge_x),) + (per_client,) * (TINY.n_clients - 1)
 
 
+@pytest.mark.slow
 def test_fixed_pool_and_fixed_frequency_attackers_together(task, warm):
     """Multi-agent: a pool attacker with its own target beside a
     fixed-frequency one; pool members attack only when sampled."""
@@ -382,6 +389,7 @@ def _without_dropout(monkeypatch):
     monkeypatch.setattr(sim, "new_model", new_model)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["ardis", "southwest"])
 def test_clients_trained_together_match_the_sequential_loop(which, task, warm, monkeypatch):
     """Honest clients trained as one vectorised model (the default on CUDA) take the same SGD steps on
@@ -412,6 +420,7 @@ def test_clients_trained_together_match_the_sequential_loop(which, task, warm, m
     np.testing.assert_allclose(a["main_acc"], b["main_acc"], atol=0.01)
 
 
+@pytest.mark.slow
 def test_clients_trained_together_with_dropout_are_seeded(task, warm):
     cfg = dataclasses.replace(TINY, rounds=2)
     runs = [run_federated(task, cfg, [FederatedAttacker("black-box", every=1)], "fedavg", initial_state=warm,
@@ -424,6 +433,7 @@ def test_clients_trained_together_with_dropout_are_seeded(task, warm):
     assert abs(runs[0].main_acc()[-1] - sequential.main_acc()[-1]) < 0.05
 
 
+@pytest.mark.slow
 def test_southwest_vgg9_smoke():
     """CIFAR-10 + Southwest with VGG-9 and the crop/flip augmentation: one tiny round."""
     sw = load_task("southwest")
@@ -439,6 +449,7 @@ def test_southwest_vgg9_smoke():
     assert 0 <= frame.loc[1, "backdoor_acc"] <= 1
 
 
+@pytest.mark.slow
 def test_to_csv_and_plots(tmp_path, baseline, attacked):
     csv = tmp_path / "run.csv"
     attacked.to_csv(csv)

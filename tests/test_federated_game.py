@@ -119,6 +119,7 @@ def test_bad_aggregator_in_spec(tmp_path):
         load_spec(path)
 
 
+@pytest.mark.slow
 def test_fill_and_solve_a_tiny_federated_game(tmp_path, capsys):
     path = tmp_path / "tiny.toml"
     path.write_text(TINY)
@@ -153,6 +154,7 @@ def test_fill_and_solve_a_tiny_federated_game(tmp_path, capsys):
     assert report["trained"] == 0 and report["cached"] == 4
 
 
+@pytest.mark.slow
 def test_ray_executor_matches_local_for_a_federated_game(tmp_path):
     """Ray workers read the warm start the driver trained (beside the driver's cache) and give the
     same outcomes as the in-process executor on CPU."""

@@ -249,6 +249,7 @@ def test_seed_leaves_global_generator_alone() -> None:
     torch.testing.assert_close(torch.rand(3), expected)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "lr"), [("smallcnn", 1e-2), ("resnet9", 1e-3)])
 def test_training_steps_reduce_loss(name: str, lr: float) -> None:
     # A tiny learnable task: each class is a fixed random pattern plus noise.

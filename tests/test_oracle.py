@@ -82,6 +82,7 @@ def _cli(*args, env_extra=None, **kw):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
+@pytest.mark.slow
 def test_fill_solve_and_cache_hits(spec_path, tmp_path, capsys):
     cache = tmp_path / "c.sqlite"
     assert main(["fill", str(spec_path), "--cache", str(cache), "--quiet"]) == 0
@@ -116,6 +117,7 @@ def test_solve_spec_reports_missing_cells(spec_path, tmp_path, capsys):
     assert "4 of 4 cells have no cached result" in err and "backfire fill" in err and err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_same_seed_same_outcome_and_resume_after_kill(spec_path, tmp_path):
     cache = tmp_path / "k.sqlite"
     proc = _cli("fill", str(spec_path), "--cache", str(cache), "--quiet")
@@ -137,6 +139,7 @@ def test_same_seed_same_outcome_and_resume_after_kill(spec_path, tmp_path):
     assert fresh.run(job).asr == oracle.cached(job).asr
 
 
+@pytest.mark.slow
 def test_two_fills_at_once_train_each_job_once(spec_path, tmp_path):
     cache = tmp_path / "two.sqlite"
     procs = [_cli("fill", str(spec_path), "--cache", str(cache), "--json") for _ in range(2)]
@@ -151,6 +154,7 @@ def test_two_fills_at_once_train_each_job_once(spec_path, tmp_path):
         assert r["trained"] + r["cached"] + r["waited"] == 4
 
 
+@pytest.mark.slow
 def test_ray_executor_matches_local(spec_path, tmp_path):
     pytest.importorskip("ray")
     spec = load_spec(spec_path)
@@ -181,6 +185,7 @@ def _start_ray_head(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     raise AssertionError("ray start --head did not print its address:\n" + "".join(lines))
 
 
+@pytest.mark.slow
 def test_ray_executor_on_an_existing_cluster(spec_path, tmp_path):
     """``--ray-address``: the tasks go to a cluster started beforehand (with token authentication, as
     Ray >= 2.52 does), the driver alone writes the cache, the outcomes equal the in-process ones, and
@@ -216,6 +221,7 @@ def test_ray_executor_on_an_existing_cluster(spec_path, tmp_path):
         assert a.asr == b.asr and a.defender_val_acc == b.defender_val_acc
 
 
+@pytest.mark.slow
 def test_dpr_reduced_symmetric_game_trains_only_what_it_needs(tmp_path):
     text = SPEC.replace('\n[[defenders]]\nname = "small, 2 epochs"\narchitecture = "smallcnn"\ndefense = "none"\n', "\n")
     path = tmp_path / "sym.toml"

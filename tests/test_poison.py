@@ -1,4 +1,4 @@
-"""Poisoning: the joint dataset of a profile (oracle/poison.py).
+"""Poisoning: the joint dataset of a profile (oracle/data/poison.py).
 
 Paper: Datta & Shadbolt, §4, §6.2.1, Figure 4 and Table 5.  Every check
 recomputes the expected images from the dataset, the allocation indices and

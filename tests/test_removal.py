@@ -313,6 +313,7 @@ def joint():
                 owner=np.asarray(j.owner_train), asr=asr)  # fmt: skip
 
 
+@pytest.mark.slow
 def test_spectral_signatures_on_poisoned_digits(joint):
     x, y, poisoned, owner = joint["x"], joint["y"], joint["poisoned"], joint["owner"]
     assert joint["asr"] >= 0.9 and poisoned.sum() == 63 and set(y[poisoned]) == {TARGET}
@@ -331,6 +332,7 @@ def test_spectral_signatures_on_poisoned_digits(joint):
     assert paper.n_flagged == 50 and paper.score(poisoned)["true_positives"] == 5
 
 
+@pytest.mark.slow
 def test_activation_clustering_on_poisoned_digits(joint):
     x, y, poisoned, owner = joint["x"], joint["y"], joint["poisoned"], joint["owner"]
     # Three ICA components: on these classes of ~130-180 inputs the paper's 10 whitened
@@ -348,6 +350,7 @@ def test_activation_clustering_on_poisoned_digits(joint):
     assert s["precision"] >= 0.2
 
 
+@pytest.mark.slow
 def test_exclusionary_reclassification_retrains_on_digits():
     """Chen et al.'s setting: poison from one source class (digits 1 stamped and relabelled
     0). A LeNet retrained without the suspect clusters calls the poisoned cluster 1s, so
@@ -401,6 +404,7 @@ def _jaccard(a, b):
     return len(a & b) / max(len(a | b), 1)
 
 
+@pytest.mark.slow
 def test_spectral_signatures_agree_with_art(joint):
     pytest.importorskip("art")
     from art.defences.detector.poison import SpectralSignatureDefense
@@ -436,6 +440,7 @@ def test_spectral_signatures_agree_with_art(joint):
         assert _jaccard(ours.flagged, art_flagged) < 0.6
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:FastICA did not converge")
 def test_activation_clustering_agrees_with_art(joint, monkeypatch):
     pytest.importorskip("art")

@@ -225,6 +225,7 @@ def test_normalizer_matches_to_input_bit_for_bit():
 # --------------------------------------------------------------------------
 # training
 # --------------------------------------------------------------------------
+@pytest.mark.slow
 def test_tiny_preset_learns_digits(tiny_run, digits):
     r = tiny_run
     assert r.val_acc > 0.8
@@ -247,6 +248,7 @@ def test_tiny_preset_learns_digits(tiny_run, digits):
     np.testing.assert_array_equal(logits.argmax(1).numpy(), pred[:50])
 
 
+@pytest.mark.slow
 def test_same_seed_same_weights_on_cpu(tiny_run, digits):
     again = train_victim(
         "smallcnn", digits.x_train, digits.y_train, digits.x_test, digits.y_test,
@@ -263,6 +265,7 @@ def test_same_seed_same_weights_on_cpu(tiny_run, digits):
     assert not torch.equal(other.model.state_dict()["conv1.weight"], a["conv1.weight"])
 
 
+@pytest.mark.slow
 def test_training_is_seeded_with_augmentation(digits):
     """Flip and translate draw from the run's generator: two runs agree, and differ from no augmentation."""
     preset = get_preset("tiny", max_epochs=2, flip=True, translate=1)
@@ -276,6 +279,7 @@ def test_training_is_seeded_with_augmentation(digits):
     assert math.isnan(r1.val_acc) and math.isnan(r1.history["val_loss"][0])  # no validation data
 
 
+@pytest.mark.slow
 def test_early_stopping_on_a_plateau(digits):
     # lr so small that the validation loss cannot improve by min_delta after epoch 1
     preset = get_preset("paper", lr=1e-9, min_delta=1e-3)
@@ -288,6 +292,7 @@ def test_early_stopping_on_a_plateau(digits):
     assert r.best_epoch == 1
 
 
+@pytest.mark.slow
 def test_early_stopping_restores_the_best_weights(digits):
     # validation labels shuffled: the better the model fits the training set,
     # the worse its validation loss, so the best epoch comes early
@@ -309,6 +314,7 @@ def test_early_stopping_restores_the_best_weights(digits):
     assert r.val_acc == r.history["val_acc"][best]
 
 
+@pytest.mark.slow
 def test_extra_batch_transform_with_soft_targets(digits):
     calls = []
 
@@ -332,6 +338,7 @@ def test_extra_batch_transform_with_soft_targets(digits):
     assert all(math.isfinite(v) for v in r.history["train_loss"])
 
 
+@pytest.mark.slow
 def test_extra_batch_transform_checked(digits):
     kw = dict(num_classes=10, dataset="digits", preset=get_preset("tiny", max_epochs=1), device="cpu")
     x, y = digits.x_train[:100], digits.y_train[:100]
@@ -366,6 +373,7 @@ def test_train_victim_validates_inputs(digits):
         train_victim("smallcnn", x, y, None, None, seed=-1, **kw)
 
 
+@pytest.mark.slow
 def test_progress_bar_and_nhw_input(digits, capsys):
     x = digits.x_train[:64, :, :, 0]  # (N, H, W) is accepted as one channel
     r = train_victim(
@@ -410,6 +418,7 @@ def test_resolve_device_and_device_info():
     assert json.loads(json.dumps(info)) == info
 
 
+@pytest.mark.slow
 def test_cuda_only_settings_train_on_the_cpu(tiny_run, digits, monkeypatch):
     """The fast preset's CUDA-only settings (bf16 autocast, channels_last), switched on for the CPU: the
     same training loop runs through them (loss in fp32, evaluation under autocast) and learns as well as
@@ -430,6 +439,7 @@ def test_cuda_only_settings_train_on_the_cpu(tiny_run, digits, monkeypatch):
     assert np.mean(pred == digits.y_test) == pytest.approx(r.val_acc, abs=0.02)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_training_smoke(digits):  # pragma: no cover - runs on GPU machines only
     r = train_victim(

@@ -376,7 +376,7 @@ def _check_actions(actions: Sequence[AttackerAction], num_classes: int) -> tuple
         if a.trigger not in IMPLEMENTED_TRIGGERS:
             raise NotImplementedError(
                 f"trigger {a.trigger!r} is not implemented yet in the oracle's poisoning "
-                f"(oracle/poison.py); implemented: {', '.join(IMPLEMENTED_TRIGGERS)}"
+                f"(oracle/data/poison.py); implemented: {', '.join(IMPLEMENTED_TRIGGERS)}"
             )
     return actions
 
