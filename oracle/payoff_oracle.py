@@ -33,14 +33,20 @@ import numpy as np
 
 from gametheory import MissingPayoff, PayoffTable, Payoffs
 from oracle.attacks.clean_label import DEFAULT_CONFIG as CLEAN_LABEL
+from oracle.attacks.clean_label import surrogate_perturbation
+from oracle.data.datasets import load_dataset, subset
+from oracle.data.poison import build_joint_dataset
 from oracle.defenses.augmentative import IMPLEMENTED as IMPLEMENTED_DEFENSES
+from oracle.defenses.augmentative import batch_transform, training_set
 from oracle.defenses.filter_report import REMOVAL_DEFENSES
+from oracle.defenses.removal import filter_from_params
 from oracle.jobs import Job, components, uses_clean_label
 from oracle.specs import GameSpec
 from oracle.store.cache import ResultCache
 from oracle.store.keys import content_key
 from oracle.store.outcome import Outcome
-from oracle.victims.presets import TRAINER_VERSION
+from oracle.victims.metrics import attacker_metrics
+from oracle.victims.presets import TRAINER_VERSION, get_preset
 from strategies import AttackerStrategy
 
 __all__ = ["ORACLE_VERSION", "PayoffOracle", "IMPLEMENTED_DEFENSES", "SymmetricSource", "software_versions"]
@@ -113,8 +119,6 @@ class PayoffOracle:
     @cached_property
     def dataset(self):
         """The environment's dataset (the stratified subset when ``n_images`` is set)."""
-        from oracle.data.datasets import load_dataset, subset
-
         env = self.spec.environment
         ds = load_dataset(env.dataset, self.data_dir, resize=env.resize, progress=self.progress)
         if env.n_images is not None:
@@ -128,8 +132,6 @@ class PayoffOracle:
     @cached_property
     def train_preset(self):
         """The environment's :class:`~oracle.victims.presets.TrainPreset` (preset name plus overrides)."""
-        from oracle.victims.presets import get_preset
-
         env = self.spec.environment
         return get_preset(env.preset, **dict(env.preset_overrides))
 
@@ -194,9 +196,6 @@ class PayoffOracle:
     # ------------------------------------------------------------------ running one job
     def evaluate(self, job: Job) -> Outcome:
         """Train and measure one job (no cache involved)."""
-        from oracle.defenses.augmentative import batch_transform, training_set
-        from oracle.victims.metrics import attacker_metrics
-        from oracle.data.poison import build_joint_dataset
         from oracle.victims.train import device_info, predict, train_victim
 
         env, spec = self.spec.environment, self.spec
@@ -205,8 +204,6 @@ class PayoffOracle:
         actions = job.actions(spec.n_attackers, ds.num_classes)
         perturb = None
         if uses_clean_label(job):
-            from oracle.attacks.clean_label import surrogate_perturbation
-
             perturb = surrogate_perturbation(job.defender.architecture, dataset=ds.name, num_classes=ds.num_classes,
                                              preset=self.train_preset, config=CLEAN_LABEL, device=self.device,
                                              train_seed=job.seed)
@@ -267,7 +264,6 @@ class PayoffOracle:
         clusters; when every suspect cluster is confirmed, that model is the
         retrained victim.
         """
-        from oracle.defenses.removal import filter_from_params
         from oracle.victims.train import features, predict
 
         ds = self.dataset

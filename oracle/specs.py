@@ -50,6 +50,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Sequence
 
+from oracle.federated.config import FederatedEnvironment
 from strategies import (AggregatorStrategy, AttackerStrategy, DefenderStrategy, MixedAttackerStrategy,
                         attacker_strategy_from_dict)
 from strategies.federated import FederatedAttackStrategy
@@ -217,8 +218,6 @@ def spec_from_dict(data: Mapping[str, Any], where: str = "<spec>") -> GameSpec:
     federated = isinstance(env_table, Mapping) and env_table.get("kind", "poisoning") == "federated"
     try:
         if federated:
-            from oracle.federated.config import FederatedEnvironment
-
             env = FederatedEnvironment.from_dict(env_table)
         else:
             env_table = dict(env_table)

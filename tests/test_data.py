@@ -114,6 +114,7 @@ def test_digits():
     assert np.abs(np.bincount(ds.y_test, minlength=10) - np.bincount(raw.target) * 0.2).max() <= 2
 
 
+@pytest.mark.slow
 @needs_shared
 def test_cifar10_real_tarball_limited(tmp_path):
     tarball = SHARED / readers.CIFAR10_TARBALL

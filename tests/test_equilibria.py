@@ -131,6 +131,7 @@ def test_nashpy_misses_indifferent_equilibrium_we_keep():
 small = st.integers(min_value=1, max_value=4)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_property_every_equilibrium_has_small_regret(data):
@@ -149,6 +150,7 @@ def test_property_every_equilibrium_has_small_regret(data):
         assert set(x) <= {0.0, 1.0} and set(y) <= {0.0, 1.0}
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_property_lp_value_is_minimax(data):

@@ -110,6 +110,7 @@ def test_spectral_signatures_flag_the_shifted_inputs():
     assert spectral_signatures(x, y, n_remove_per_class=0).n_flagged == 0
 
 
+@pytest.mark.slow
 def test_activation_clustering_isolates_the_shifted_inputs():
     x, y, poisoned, owner = _shifted()
     report = activation_clustering(x, y)
@@ -132,6 +133,7 @@ def test_activation_clustering_isolates_the_shifted_inputs():
     assert smaller.n_flagged == sum(min(k.cluster_sizes) for k in smaller.classes)
 
 
+@pytest.mark.slow
 def test_exclusionary_reclassification_applies_chen_et_al_rule():
     x, y, poisoned, owner = _shifted()
     calls = []

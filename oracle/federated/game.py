@@ -45,6 +45,8 @@ from oracle.jobs import Job
 from oracle.payoff_oracle import ORACLE_VERSION, PayoffOracle, software_versions
 from oracle.store.outcome import Outcome
 from oracle.federated.config import SIMULATOR_VERSION, FederatedConfig
+from oracle.federated.tasks import load_task
+from strategies.keys import content_key
 
 __all__ = ["FederatedOracle"]
 
@@ -66,8 +68,6 @@ class FederatedOracle(PayoffOracle):
     @cached_property
     def task(self):
         """The federated task (base dataset, edge-case sets, model name)."""
-        from oracle.federated.tasks import load_task
-
         return load_task(self.config.task, self.data_dir)
 
     @cached_property
@@ -100,8 +100,6 @@ class FederatedOracle(PayoffOracle):
     warm_start_dir: Path | None = None
 
     def warm_start_path(self, config: FederatedConfig) -> Path:
-        from strategies.keys import content_key
-
         from oracle.federated.simulator import warm_start_key
 
         key = content_key("federated-warm-start", {**warm_start_key(config), "data": self.task_fingerprint})
