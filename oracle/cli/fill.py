@@ -1,0 +1,56 @@
+"""``backfire fill``: train what a game spec's cache lacks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from .common import UsageError, oracle_from_args
+
+
+def run(args: argparse.Namespace) -> int:
+    from oracle.fill import fill
+
+    if args.max_cells is not None and args.max_cells < 0:
+        raise UsageError(f"backfire: --max-cells={args.max_cells} is out of range: allowed ≥ 0")
+    args.quiet = args.quiet or args.json
+    oracle = oracle_from_args(args, train=True)
+    spec = oracle.spec
+    quiet = args.quiet
+    total = len(oracle.jobs())
+    done = {"n": 0}
+
+    def on_done(job, outcome, how):
+        done["n"] += 1
+        if quiet or how == "cached":
+            return
+        secs = sum(outcome.timings.values())
+        line = (f"[{done['n']}/{total}] {job.describe()}: ASR {outcome.attacker_payoff * 100:.1f} ± "
+                f"{outcome.attacker_payoff_std * 100:.1f}, clean acc {np.nanmean(outcome.clean_acc) * 100:.1f}, "
+                f"val acc {outcome.defender_val_acc * 100:.1f} ({how}, {secs:.1f} s)")
+        _print_above_bar(line)
+
+    if not quiet:
+        print(f"game {spec.name!r}: {len(spec.attackers)} attacker × {len(spec.defenders)} defender strategies, "
+              f"N = {spec.n_attackers}, seeds {list(spec.seeds)}; {total} job(s); cache {oracle.cache.path}", flush=True)
+    report = fill(oracle, max_jobs=args.max_cells, executor=args.executor, ray_address=args.ray_address, on_done=on_done)
+    if args.json:
+        counts = {k: len(getattr(report, k)) for k in ("trained", "cached", "waited", "remaining")}
+        print(json.dumps({**counts, "seconds": round(report.seconds, 3)}))
+    if not quiet:
+        print(f"trained {len(report.trained)}, from cache {len(report.cached)}, by another process {len(report.waited)}, "
+              f"left {len(report.remaining)}; {report.seconds:.1f} s", flush=True)
+        if not report.remaining:
+            print(f"solve it: backfire solve {args.spec}" + (f" --cache {args.cache}" if args.cache else ""))
+    return 0
+
+
+def _print_above_bar(line: str) -> None:
+    try:
+        from tqdm.auto import tqdm
+
+        tqdm.write(line)
+    except ImportError:  # pragma: no cover
+        print(line, flush=True)
