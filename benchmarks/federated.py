@@ -19,6 +19,7 @@ import dataclasses
 import os
 import sys
 import time
+from typing import Callable
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
@@ -27,11 +28,60 @@ import torch
 
 from oracle.federated.aggregators import aggregate
 from oracle.federated.attacks import FederatedAttacker
-from oracle.federated.config import federated_preset
+from oracle.federated.config import FederatedConfig, federated_preset
 from oracle.federated.simulator import new_model, run_federated
 from oracle.federated.tasks import load_task
 from oracle.victims.train import device_info, resolve_device
 from strategies import AGGREGATORS
+
+
+def bench_config(preset: str, rounds: int, **overrides) -> FederatedConfig:
+    """The preset with ``rounds`` rounds, evaluated once at the end (``overrides``: other fields)."""
+    return dataclasses.replace(federated_preset(preset, **overrides), rounds=rounds, eval_every=rounds)
+
+
+def rounds_per_second(config: FederatedConfig, device: torch.device, modes: tuple[bool, ...] = (False, True),
+                      on_mode: Callable[[dict], None] | None = None) -> list[dict]:
+    """Seconds per round of ``config`` (one black-box attacker every round, FedAvg, no warm start) with the honest
+    clients trained one by one (``batch_clients=False``) and together (True), from the same initial model; one
+    dict per mode (``on_mode`` is called as each finishes)."""
+    task = load_task(config.task)
+    state = {k: v.clone() for k, v in new_model(task, config.seed).state_dict().items()}
+    rows = []
+    for together in modes:
+        t0 = time.perf_counter()
+        run = run_federated(task, config, [FederatedAttacker(mode="black-box", every=1)], "fedavg",
+                            initial_state=state, device=device, batch_clients=together)
+        seconds = time.perf_counter() - t0
+        rows.append({"batch_clients": together, "rounds": config.rounds, "seconds": seconds,
+                     "seconds_per_round": seconds / config.rounds, "rounds_per_second": config.rounds / seconds,
+                     "main_acc": float(run.main_acc()[-1])})
+        if on_mode:
+            on_mode(rows[-1])
+    return rows
+
+
+def aggregator_ms(config: FederatedConfig, device: torch.device, repeats: int = 3) -> dict[str, float]:
+    """Milliseconds per call of every aggregator on one round's stacked updates (m clients × the task model's P
+    parameters, random), after one warm-up call."""
+    n_params = sum(p.numel() for p in new_model(load_task(config.task), config.seed).parameters())
+    m = config.clients_per_round
+    gen = torch.Generator(device=device).manual_seed(0)
+    updates = torch.randn(m, n_params, generator=gen, device=device) * 0.01
+    weights = torch.ones(m, device=device)
+    out = {}
+    for name in AGGREGATORS:
+        params = {"f": 1} if name in ("krum", "multi-krum") else None
+        aggregate(name, updates, weights, params, generator=gen)  # warm-up
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        for _ in range(repeats):
+            aggregate(name, updates, weights, params, generator=gen)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        out[name] = (time.perf_counter() - t) / repeats * 1000
+    return out
 
 
 def main() -> None:
@@ -41,42 +91,20 @@ def main() -> None:
     ap.add_argument("--device", default=None)
     args = ap.parse_args()
     dev = resolve_device(args.device)
-    config = dataclasses.replace(federated_preset(args.preset), rounds=args.rounds, eval_every=args.rounds)
+    config = bench_config(args.preset, args.rounds)
     task = load_task(config.task)
-    model = new_model(task, config.seed)
-    state = {k: v.clone() for k, v in model.state_dict().items()}
-    n_params = sum(p.numel() for p in model.parameters())
+    n_params = sum(p.numel() for p in new_model(task, config.seed).parameters())
     info = device_info(dev)
     print(f"{config.task}: {task.model}, {n_params:,} parameters, {config.n_clients} clients, "
           f"{config.clients_per_round} per round, {config.local_epochs} local epochs; device {info.get('name', dev)}")
-    per_round = {}
-    for together in (False, True):
-        label = "clients together" if together else "clients one by one"
-        t0 = time.perf_counter()
-        run = run_federated(task, config, [FederatedAttacker(mode="black-box", every=1)], "fedavg",
-                            initial_state=state, device=dev, batch_clients=together)
-        seconds = time.perf_counter() - t0
-        per_round[together] = seconds / args.rounds
-        print(f"{label:<19} {args.rounds} rounds in {seconds:.1f} s: {seconds / args.rounds:.2f} s per round, "
-              f"{args.rounds / seconds:.3f} rounds/s (main acc {run.main_acc()[-1] * 100:.1f}%)")
-    print(f"together / one by one: {per_round[False] / per_round[True]:.2f}x the speed")
-
-    m = config.clients_per_round
-    gen = torch.Generator(device=dev).manual_seed(0)
-    updates = torch.randn(m, n_params, generator=gen, device=dev) * 0.01
-    weights = torch.ones(m, device=dev)
-    print(f"aggregators on ({m}, {n_params:,}) updates:")
-    for name in AGGREGATORS:
-        params = {"f": 1} if name in ("krum", "multi-krum") else None
-        aggregate(name, updates, weights, params, generator=gen)  # warm-up
-        if dev.type == "cuda":
-            torch.cuda.synchronize()
-        t = time.perf_counter()
-        for _ in range(3):
-            aggregate(name, updates, weights, params, generator=gen)
-        if dev.type == "cuda":
-            torch.cuda.synchronize()
-        print(f"  {name:<14} {(time.perf_counter() - t) / 3 * 1000:9.1f} ms")
+    rows = rounds_per_second(config, dev, on_mode=lambda r: print(
+        f"{'clients together' if r['batch_clients'] else 'clients one by one':<19} {r['rounds']} rounds in "
+        f"{r['seconds']:.1f} s: {r['seconds_per_round']:.2f} s per round, {r['rounds_per_second']:.3f} rounds/s "
+        f"(main acc {r['main_acc'] * 100:.1f}%)"))
+    print(f"together / one by one: {rows[0]['seconds_per_round'] / rows[1]['seconds_per_round']:.2f}x the speed")
+    print(f"aggregators on ({config.clients_per_round}, {n_params:,}) updates:")
+    for name, ms in aggregator_ms(config, dev).items():
+        print(f"  {name:<14} {ms:9.1f} ms")
 
 
 if __name__ == "__main__":

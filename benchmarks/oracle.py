@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 # Run as a script, this file's folder comes first on sys.path and its name would shadow the `oracle` package.
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -51,15 +52,27 @@ def _gpu_peak_mb() -> float | None:
     return None
 
 
-def _run(spec: GameSpec, device: str | None) -> list[tuple[str, float, object]]:
+def run_cells(spec: GameSpec, device: str | None, cache: ResultCache | None = None,
+              on_cell: Callable[[str, float, object], None] | None = None) -> list[tuple[str, float, object]]:
+    """Train every cell of ``spec`` afresh; ``[(cell, seconds, outcome)]``.
+
+    The dataset is loaded outside the timed part. ``cache``: where outcomes
+    are kept (default: a temporary one, so nothing is reused: the suite's
+    cache in ``benchmarks/gpu_suite.py``, where a cell found there is served
+    from it and its time is the lookup's). ``on_cell`` is called as each
+    cell finishes.
+    """
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        oracle = PayoffOracle(spec, cache=ResultCache(Path(tmp) / "bench.sqlite"), device=device, progress=False)
+        cache = cache or ResultCache(Path(tmp) / "bench.sqlite")
+        oracle = PayoffOracle(spec, cache=cache, device=device, progress=False)
         _ = oracle.dataset  # load (and decode) the data outside the timed part
         for job in oracle.jobs():
             t = time.perf_counter()
             outcome = oracle.run(job)
             rows.append((job.describe(), time.perf_counter() - t, outcome))
+            if on_cell:
+                on_cell(*rows[-1])
     return rows
 
 
@@ -83,17 +96,32 @@ def _print(rows, title: str) -> None:
 
 def quickstart(device: str | None) -> None:
     spec = load_spec(ROOT / "examples" / "games" / "quickstart.toml")
-    _print(_run(spec, device), "quickstart game (examples/games/quickstart.toml)")
+    _print(run_cells(spec, device), "quickstart game (examples/games/quickstart.toml)")
+
+
+def preset_spec(preset: str, dataset: str = "cifar10", architecture: str = "resnet18", n_images: int | None = None,
+                overrides: dict | None = None) -> GameSpec:
+    """The benchmark's one cell (N = 5 independent attackers, ε = p = 0.55, V_d = 0.1) with ``preset``."""
+    env = Environment(dataset=dataset, n_images=n_images, v_d=0.1, n_max=5, preset=preset,
+                      preset_overrides=overrides or {})
+    name = f"{architecture} ({preset})"
+    return GameSpec(name=f"{dataset}-{architecture}-{preset}", environment=env, n_attackers=5,
+                    attackers={"independent": AttackerStrategy.independent(eps=0.55, p=0.55)},
+                    defenders={name: DefenderStrategy(architecture, "none", name=name)})
+
+
+def compare_presets(device: str | None, presets: tuple[str, ...] = ("fast", "paper"), cache: ResultCache | None = None,
+                    on_cell: Callable | None = None, **cell: object) -> list[tuple[str, float, object]]:
+    """The same cell trained with each preset in turn, side by side in this process (``cell``: :func:`preset_spec`'s
+    options); rows as :func:`run_cells`."""
+    rows = []
+    for preset in presets:
+        rows += run_cells(preset_spec(preset, **cell), device, cache, on_cell)
+    return rows
 
 
 def cifar_resnet18(device: str | None) -> None:
-    rows = []
-    for preset in ("fast", "paper"):
-        env = Environment(dataset="cifar10", v_d=0.1, n_max=5, preset=preset)
-        spec = GameSpec(name=f"cifar-resnet18-{preset}", environment=env, n_attackers=5,
-                        attackers={"independent": AttackerStrategy.independent(eps=0.55, p=0.55)},
-                        defenders={f"ResNet-18 ({preset})": DefenderStrategy("resnet18", "none", name=f"ResNet-18 ({preset})")})
-        rows += _run(spec, device)
+    rows = compare_presets(device)
     _print(rows, "one CIFAR-10 (JPEG re-encoding) ResNet-18 cell, N = 5, per preset")
     (_, fast_s, fast_o), (_, paper_s, paper_o) = rows
     print(f"paper / fast time ratio: {paper_s / fast_s:.1f}×; clean accuracy paper {np.nanmean(paper_o.clean_acc) * 100:.1f} "

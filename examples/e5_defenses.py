@@ -31,6 +31,40 @@ DEFENSES = ("none", "cutmix", "adversarial-training", "spectral-signatures", "ac
 ATTACKS = {"BadNet": "random-badnet", "clean-label": "clean-label"}
 
 
+def e5_specs(ns: list[int], dataset: str = "mnist", n_images: int | None = 3000, architecture: str = "smallcnn",
+             preset: str = "tiny", overrides: dict | None = None, defenses: tuple[str, ...] = DEFENSES,
+             seed: int = 3407) -> list[GameSpec]:
+    """One game per N in ``ns``: both attacks against every defense in ``defenses``, shares sized on
+    N_max = max(ns), V_d = 0.8, ε = p = 0.55 (``n_images`` None or 0: the whole dataset)."""
+    env = Environment(dataset=dataset, n_images=n_images or None, v_d=0.8, n_max=max(ns), preset=preset,
+                      preset_overrides=overrides or {})
+    attackers = {name: AttackerStrategy(name=name, trigger=trigger, eps=0.55, p=0.55) for name, trigger in ATTACKS.items()}
+    defenders = {d: DefenderStrategy(architecture, d, name=d) for d in defenses}
+    return [GameSpec(name=f"e5-N{n}", environment=env, n_attackers=n, attackers=attackers, defenders=defenders,
+                     seeds=(seed,)) for n in ns]
+
+
+def e5_row(job, outcome) -> dict:
+    """One table row: the attack success (acc. w.r.t. poisoned labels) and acc. w.r.t. clean labels, mean and std
+    over attackers in %, the victim's val. acc. and, for the removal defenses, what the filter caught."""
+    asr = np.asarray(outcome.asr) * 100
+    cl = np.asarray(outcome.clean_label_acc) * 100
+    removal = outcome.extra.get("removal")
+    return {"attack": job.attacker.name, "defense": job.defender.defense, "n": outcome.n_attackers,
+            "asr": float(asr.mean()), "asr_std": float(asr.std()), "clean_label_acc": float(cl.mean()),
+            "clean_label_acc_std": float(cl.std()), "val_acc": outcome.defender_val_acc * 100,
+            "recall": None if not removal else removal["recall"],
+            "flagged": None if not removal else removal["n_flagged"],
+            "flagged_poisoned": None if not removal else removal["true_positives"]}
+
+
+def format_row(r: dict) -> str:
+    recall = "" if r["recall"] is None else f"{r['recall']:.2f}"
+    flagged = "" if r["flagged"] is None else f"{r['flagged']} ({r['flagged_poisoned']} poisoned)"
+    return (f"| {r['attack']} | {r['defense']} | {r['n']} | {r['asr']:.1f} ± {r['asr_std']:.1f} | "
+            f"{r['clean_label_acc']:.1f} ± {r['clean_label_acc_std']:.1f} | {r['val_acc']:.1f} | {recall} | {flagged} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ns", type=int, nargs="+", default=[1, 5], help="numbers of attackers N")
@@ -49,33 +83,20 @@ def main() -> None:
     args = ap.parse_args()
     if min(args.ns) < 1 or args.n_images < 0:
         ap.error("--ns must be ≥ 1 and --n-images ≥ 0")
-    n_max = max(args.ns)
     overrides = {"lr": args.lr} if args.lr else {}
-    env = Environment(dataset=args.dataset, n_images=args.n_images or None, v_d=0.8, n_max=n_max, preset=args.preset,
-                      preset_overrides=overrides)
+    specs = e5_specs(args.ns, args.dataset, args.n_images, args.architecture, args.preset, overrides,
+                     tuple(args.defenses), args.seed)
     cache = ResultCache(args.cache)
-    attackers = {name: AttackerStrategy(name=name, trigger=trigger, eps=0.55, p=0.55) for name, trigger in ATTACKS.items()}
-    defenders = {d: DefenderStrategy(args.architecture, d, name=d) for d in args.defenses}
     print(f"{args.dataset} ({args.n_images or 'all'} images), {args.architecture}, preset {args.preset} "
           f"{overrides or ''}, V_d = 0.8, "
-          f"N_max = {n_max}, eps = p = 0.55, seed {args.seed}")
+          f"N_max = {max(args.ns)}, eps = p = 0.55, seed {args.seed}")
     print("| attack | defense | N | acc. w.r.t. poisoned labels | acc. w.r.t. clean labels | val. acc. | "
           "filter recall | filtered out |")
     print("|---|---|---|---|---|---|---|---|")
-    for n in args.ns:
-        spec = GameSpec(name=f"e5-N{n}", environment=env, n_attackers=n, attackers=attackers,
-                        defenders=defenders, seeds=(args.seed,))
+    for spec in specs:
         oracle = PayoffOracle(spec, cache=cache, device=args.device, progress=True)
         for job in oracle.jobs():
-            o = oracle.run(job)
-            asr = np.asarray(o.asr) * 100
-            cl = np.asarray(o.clean_label_acc) * 100
-            removal = o.extra.get("removal")
-            recall = "" if not removal or removal["recall"] is None else f"{removal['recall']:.2f}"
-            flagged = "" if not removal else f"{removal['n_flagged']} ({removal['true_positives']} poisoned)"
-            print(f"| {job.attacker.name} | {job.defender.defense} | {n} | {asr.mean():.1f} ± {asr.std():.1f} | "
-                  f"{cl.mean():.1f} ± {cl.std():.1f} | {o.defender_val_acc * 100:.1f} | {recall} | {flagged} |",
-                  flush=True)
+            print(format_row(e5_row(job, oracle.run(job))), flush=True)
 
 
 if __name__ == "__main__":
