@@ -89,7 +89,7 @@ class Sizes:
     federated_preset: str = "southwest"
     federated_overrides: tuple = ()
     federated_rounds: int = 5
-    e5_ns: tuple[int, ...] = (1, 100)
+    e5_ns: tuple[int, ...] = (1, 5, 100)   # docs/reproduction.md, E5: the full-size run
     curve_cells: tuple[int, int] | None = None  # (attackers, defenders) of federated_paper.toml kept; None = all
     #: prior seconds: (setup, per job) of each step, used until an earlier step measured better
     priors: tuple = (("oracle", 40, 140), ("federated", 20, 40), ("table6", 10, 60), ("e5", 10, 90),
@@ -201,14 +201,30 @@ def run_steps(suite: Suite, steps: list[Step]) -> list[dict]:
             continue
         print(f"[{step.name}] {step.title}: estimated {est.total:.0f} s, {left:.0f} s left", flush=True)
         t0 = time.monotonic()
+        _reset_gpu_peak()
         try:
             result = step.run(suite, fit)
         except Exception as err:  # noqa: BLE001 - one step's failure must not lose the next steps
             first = str(err).splitlines()[0] if str(err) else ""
             result = {"status": "failed", "note": f"{type(err).__name__}: {first}"}
             print(f"[{step.name}] failed: {result['note']}", flush=True)
-        summary.append(suite.record(step.name, "summary", **base, seconds=round(time.monotonic() - t0, 1), **result))
+        summary.append(suite.record(step.name, "summary", **base, seconds=round(time.monotonic() - t0, 1),
+                                    gpu_peak_mib=_gpu_peak_mib(), **result))
     return summary
+
+
+def _cuda():
+    torch = sys.modules.get("torch")  # a step that needs the GPU has imported torch
+    return torch.cuda if torch is not None and torch.cuda.is_available() else None
+
+
+def _reset_gpu_peak() -> None:
+    if _cuda():
+        _cuda().reset_peak_memory_stats()
+
+
+def _gpu_peak_mib() -> float | None:
+    return round(_cuda().max_memory_allocated() / 2**20) if _cuda() else None
 
 
 # ---------------------------------------------------------------------------------------------------- steps
@@ -467,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--smoke", action="store_true", help="every step at tiny size on the CPU")
     ap.add_argument("--device", default=None, help="cpu, cuda, … (default: automatic; --smoke: cpu)")
     ap.add_argument("--steps", nargs="+", default=None, choices=[s.name for s in STEPS], help="run only these")
-    ap.add_argument("--e5-ns", type=int, nargs="+", default=None, help="E5's numbers of attackers (default 1 100)")
+    ap.add_argument("--e5-ns", type=int, nargs="+", default=None, help="E5's numbers of attackers (default 1 5 100)")
     args = ap.parse_args(argv)
     if not (args.budget_min > 0 and math.isfinite(args.budget_min)):
         ap.error(f"--budget-min={args.budget_min} is out of range: allowed a positive number of minutes")
