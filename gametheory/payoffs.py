@@ -256,7 +256,7 @@ class PayoffTable:
         header = [h.strip() for h in next(reader)]
         per_row = per_attacker.is_per_attacker(header)
         unknown = [] if per_row else [h for h in header if h not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-        missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        missing = [] if per_row else [c for c in REQUIRED_COLUMNS if c not in header]
         if missing:
             raise PayoffFileError(
                 f"{where}: line {header_line}: header lacks column(s) {', '.join(missing)} "

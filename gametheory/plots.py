@@ -25,11 +25,21 @@ from .payoffs import PayoffTable
 from .sources import MissingPayoff
 from .symmetric import RoleSymmetricGame, multinomial_profiles, multinomial_weights
 
-__all__ = ["FORMATS", "DPI", "heatmap_size", "plot_payoff_heatmap", "deviation_curves", "plot_deviation_payoffs"]
+__all__ = ["FORMATS", "DPI", "display_scale", "heatmap_size", "plot_payoff_heatmap", "deviation_curves", "plot_deviation_payoffs"]
 
 FORMATS = (".png", ".svg")
 DPI = 150
 _EQ_COLOURS = ("#d62728", "#ff7f0e", "#e377c2", "#17becf", "#bcbd22")
+
+
+def display_scale(choice: str, *payoffs: Any) -> float:
+    """The factor payoffs are shown with: ``"1"`` or ``"100"`` as given; ``"auto"``: 100 when every known
+    (finite) payoff lies in [-1, 1] (rates, and differences of rates, shown as percent as the paper does), else 1."""
+    if choice != "auto":
+        return float(choice)
+    known = np.concatenate([np.ravel(np.asarray(p, dtype=float)) for p in payoffs]) if payoffs else np.zeros(0)
+    known = known[np.isfinite(known)]
+    return 100.0 if np.all(np.abs(known) <= 1) else 1.0
 
 
 def _new_figure(size: tuple[float, float], dpi: int):
@@ -85,8 +95,9 @@ def plot_payoff_heatmap(
     ax = fig.add_subplot()
     mean, std, count = table.mean("attacker") * scale, table.std("attacker") * scale, table.count()
     shown = np.ma.masked_invalid(mean)
-    image = ax.imshow(shown, cmap="viridis", aspect="auto")
-    image.cmap.set_bad("#d9d9d9")
+    from matplotlib import colormaps
+
+    image = ax.imshow(shown, cmap=colormaps["viridis"].with_extremes(bad="#d9d9d9"), aspect="auto")
     fig.colorbar(image, ax=ax, label="attacker payoff" + (" (×100)" if scale == 100 else ""))
     lo, hi = (np.nanmin(mean), np.nanmax(mean)) if np.isfinite(mean).any() else (0.0, 1.0)
     for i in range(table.shape[0]):

@@ -48,17 +48,6 @@ def run(args: argparse.Namespace) -> int:
     return _heatmap_figure(args, path, out)
 
 
-def _scale(choice: str, *payoffs) -> float:
-    """--scale: 1 or 100 as given; auto = 100 when every known payoff is a rate in [-1, 1] (as ``solve``)."""
-    import numpy as np
-
-    if choice != "auto":
-        return float(choice)
-    known = np.concatenate([np.ravel(p) for p in payoffs])
-    known = known[np.isfinite(known)]
-    return 100.0 if np.all(np.abs(known) <= 1) else 1.0
-
-
 def _is_role_symmetric(path: Path) -> bool:
     from gametheory.symmetric import COUNT_PREFIX
 
@@ -72,7 +61,7 @@ def _is_role_symmetric(path: Path) -> bool:
 
 def _heatmap_figure(args: argparse.Namespace, path: Path, out: Path) -> int:
     from gametheory import DEFAULT_TOL, NormalFormGame, PayoffTable
-    from gametheory.plots import plot_payoff_heatmap
+    from gametheory.plots import display_scale, plot_payoff_heatmap
 
     if path.suffix.lower() == ".toml":
         oracle = oracle_from_args(args, train=False)
@@ -86,7 +75,7 @@ def _heatmap_figure(args: argparse.Namespace, path: Path, out: Path) -> int:
         missing = table.missing()
         print(f"backfire: note: {len(missing)} cell(s) have no payoff (drawn grey, no equilibria marked): "
               + "; ".join(f"({a!r}, {d!r})" for a, d in missing[:4]) + (" …" if len(missing) > 4 else ""), file=sys.stderr)
-    scale = _scale(args.scale, table.mean("attacker"), table.mean("defender"))
+    scale = display_scale(args.scale, table.mean("attacker"), table.mean("defender"))
     plot_payoff_heatmap(table, out, equilibria=eqs, scale=scale, size=tuple(args.size) if args.size else None,
                         dpi=args.dpi, title=args.title or f"{name}: attacker payoff")
     print(f"wrote {out} ({len(eqs)} equilibri{'um' if len(eqs) == 1 else 'a'} marked)")
@@ -98,7 +87,7 @@ def _deviation_figure(args: argparse.Namespace, path: Path, out: Path) -> int:
 
     import pandas as pd
 
-    from gametheory.plots import plot_deviation_payoffs
+    from gametheory.plots import display_scale, plot_deviation_payoffs
     from gametheory.symmetric import RoleSymmetricGame
 
     if path.suffix.lower() == ".csv":
@@ -108,7 +97,7 @@ def _deviation_figure(args: argparse.Namespace, path: Path, out: Path) -> int:
         frame = pd.DataFrame(data["rows"] if isinstance(data, dict) else data)
     game = RoleSymmetricGame.from_dataframe(frame)
     eqs = game.find_equilibria() if not game.missing_profiles() else []
-    scale = _scale(args.scale, frame.filter(like="payoff:").to_numpy(float))
+    scale = display_scale(args.scale, frame.filter(like="payoff:").to_numpy(float))
     plot_deviation_payoffs(game, out, equilibria=eqs, scale=scale, size=tuple(args.size) if args.size else None,
                            dpi=args.dpi, title=args.title or f"{path.stem}: deviation payoffs (N = {game.n_attackers})")
     print(f"wrote {out} ({len(eqs)} symmetric equilibri{'um' if len(eqs) == 1 else 'a'} marked)")
