@@ -185,8 +185,11 @@ def test_solve_json_carries_table_elimination_and_missing(capsys):
     assert data["complete"] is True and data["missing"] == []
     cell = next(c for c in data["table"]["cells"] if c["attacker"] == "Random triggers" and c["defender"] == "Defense")
     assert cell["attacker_payoff"] == {"mean": pytest.approx(20.3), "std": 0.0, "n": 1} and cell["seeds"] == []
-    steps = data["elimination"]["steps"]
-    assert steps and steps[0]["step"] == 1 and {s["role"] for s in steps} <= {"attacker", "defender"}
+    # the order docs/reproduction.md gives: three attacker rows, then "No Defense", then "100% label overlap"
+    steps = [(s["step"], s["role"], s["strategy"]) for s in data["elimination"]["steps"]]
+    assert steps == [(1, "attacker", "eps = 0.55"), (2, "attacker", "0% label overlap"),
+                     (3, "attacker", "Orthogonal triggers"), (4, "defender", "No Defense"),
+                     (5, "attacker", "100% label overlap")]
     assert data["elimination"]["surviving"] == {"attacker": ["Random triggers"], "defender": ["Defense"]}
 
 
