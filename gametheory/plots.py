@@ -140,19 +140,34 @@ def _mark_equilibria(ax, table: PayoffTable, equilibria: Sequence[Any]) -> None:
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), fontsize=7, frameon=False)
 
 
-def deviation_curves(game: RoleSymmetricGame, background: Sequence[float] | None = None) -> pd.DataFrame:
-    """The payoff of each attacker strategy against how many of the others play it, per defender strategy.
+def _focal_names(game: RoleSymmetricGame, focal: Sequence[str] | None) -> list[str]:
+    names = game.attacker_strategies
+    if focal is None:
+        return [names[-1]] if len(names) == 2 else list(names)
+    unknown = [f for f in focal if f not in names]
+    if unknown:
+        raise ValueError(f"focal strategy {unknown[0]!r} is unknown: known are {', '.join(names)}")
+    return list(focal)
 
-    For strategy s, defender d and j = 0 … N-1 other attackers also playing
-    s, the remaining m = N-1-j others play the other strategies, drawn from
-    ``background`` restricted to them (σ' = σ_{-s} / Σ σ_{-s}; default and
-    where σ_{-s} = 0: uniform)::
 
-        payoff(s, j, d) = Σ_{c'} P_{m,σ'}(c') · u_s(c' + (j+1)·e_s, d)
+def deviation_curves(game: RoleSymmetricGame, background: Sequence[float] | None = None,
+                     focal: Sequence[str] | None = None) -> pd.DataFrame:
+    """Each attacker strategy's payoff against how many of the other N-1 attackers play a focal strategy.
 
-    With two strategies the others all play the other one, so this is the
-    classic curve u_s(j+1 play s, N-1-j the other). Columns: ``defender``,
-    ``strategy``, ``others`` (j), ``payoff`` (NaN where a profile it needs
+    For a focal strategy f, j = 0 … N-1 others playing f, the remaining
+    m = N-1-j others playing the other strategies drawn from ``background``
+    restricted to them (σ' = σ_{-f} / Σ σ_{-f}; default, or where σ_{-f} = 0:
+    uniform), and one attacker deviating to s, per defender strategy d::
+
+        payoff(s | f, j, d) = Σ_{c'} P_{m,σ'}(c') · u_s(j·e_f + c' + e_s, d)
+
+    At each j the highest curve is that attacker's best response to the
+    others; where the curves cross lies a symmetric mixed equilibrium's
+    (N-1)·σ_f. With two strategies the others who do not play f play the
+    other one, so the curves are exact profiles; the default focal strategy
+    is then the second one (e.g. "how many others escalate"), and every
+    strategy in turn with three or more. Columns: ``defender``, ``focal``,
+    ``others`` (j), ``strategy`` (s), ``payoff`` (NaN where a profile it needs
     is not measured), ``profiles`` (how many profiles it averaged).
     """
     names, n = game.attacker_strategies, game.n_attackers
@@ -161,21 +176,24 @@ def deviation_curves(game: RoleSymmetricGame, background: Sequence[float] | None
     if sigma.shape != (k,) or np.any(sigma < 0) or not np.isclose(sigma.sum(), 1.0):
         raise ValueError(f"background must be {k} non-negative probabilities summing to 1, got {list(sigma)}")
     rows = []
-    for d in game.defender_strategies:
-        for s, name in enumerate(names):
-            others = [t for t in range(k) if t != s]
-            rest = sigma[others]
-            rest = rest / rest.sum() if rest.sum() > 0 else np.full(len(others), 1.0 / max(len(others), 1))
-            for j in range(n) if others else [n - 1]:
-                rows.append({"defender": d, "strategy": name, "others": j,
-                             **_deviation_point(game, s, others, rest, j, d)})
-    return pd.DataFrame(rows, columns=["defender", "strategy", "others", "payoff", "profiles"])
+    for f_name in _focal_names(game, focal):
+        f = names.index(f_name)
+        rest_idx = [t for t in range(k) if t != f]
+        rest = sigma[rest_idx]
+        rest = rest / rest.sum() if rest.sum() > 0 else np.full(len(rest_idx), 1.0 / max(len(rest_idx), 1))
+        for d in game.defender_strategies:
+            for j in range(n) if rest_idx else [n - 1]:
+                for s, name in enumerate(names):
+                    rows.append({"defender": d, "focal": f_name, "others": j, "strategy": name,
+                                 **_deviation_point(game, f, rest_idx, rest, j, s, d)})
+    return pd.DataFrame(rows, columns=["defender", "focal", "others", "strategy", "payoff", "profiles"])
 
 
-def _deviation_point(game: RoleSymmetricGame, s: int, others: list[int], rest: np.ndarray, j: int, d: str) -> dict:
+def _deviation_point(game: RoleSymmetricGame, f: int, rest_idx: list[int], rest: np.ndarray, j: int, s: int,
+                     d: str) -> dict:
     m = game.n_attackers - 1 - j
-    if others:
-        sub = multinomial_profiles(m, len(others))
+    if rest_idx:
+        sub = multinomial_profiles(m, len(rest_idx))
         weights = multinomial_weights(m, rest, sub)
     else:
         sub, weights = np.zeros((1, 0), dtype=np.int64), np.ones(1)
@@ -184,8 +202,9 @@ def _deviation_point(game: RoleSymmetricGame, s: int, others: list[int], rest: n
         if w <= 0:
             continue
         counts = np.zeros(len(game.attacker_strategies), dtype=np.int64)
-        counts[others] = row
-        counts[s] = j + 1
+        counts[rest_idx] = row
+        counts[f] += j
+        counts[s] += 1
         try:
             total += w * game.payoffs((tuple(int(c) for c in counts), d))[game.attacker_strategies[s]]
         except MissingPayoff:
@@ -199,48 +218,52 @@ def plot_deviation_payoffs(
     path: str | os.PathLike[str] | None = None,
     *,
     background: Sequence[float] | None = None,
+    focal: Sequence[str] | None = None,
     equilibria: Sequence[Any] = (),
     scale: float = 1.0,
     size: tuple[float, float] | None = None,
     dpi: int = DPI,
     title: str | None = None,
 ):
-    """One panel per defender strategy: each attacker strategy's payoff (× ``scale``) against j others playing it.
+    """Panels (focal strategy × defender strategy): each attacker strategy's payoff (× ``scale``)
+    against how many of the others play the focal strategy (:func:`deviation_curves`; gaps where
+    profiles are not measured).
 
-    The data is :func:`deviation_curves` (gaps where profiles are not
-    measured). Each equilibrium in ``equilibria`` (role-symmetric
-    :class:`gametheory.symmetric.Equilibrium`, with ``sigma`` and ``tau``)
-    is listed under the panels; in its mixture, strategy s is played by
-    (N-1)·σ_s of the others on average, marked on s's curve with a dotted line.
+    Each equilibrium in ``equilibria`` (role-symmetric
+    :class:`gametheory.symmetric.Equilibrium`: ``sigma``, ``tau``) is marked
+    by a dotted line at (N-1)·σ_f in the panels of the defender strategies it
+    plays, and listed under the panels.
     """
-    curves = deviation_curves(game, background)
-    d_names = game.defender_strategies
-    size = (min(16.0, 1.0 + 4.2 * len(d_names)), 4.0 if not len(equilibria) else 4.6) if size is None else size
+    curves = deviation_curves(game, background, focal)
+    focals, d_names = list(dict.fromkeys(curves["focal"])), game.defender_strategies
+    if size is None:
+        size = (min(16.0, 1.0 + 4.2 * len(d_names)), min(16.0, 0.6 + 3.6 * len(focals)))
     fig = _new_figure(size, dpi)
-    axes = fig.subplots(1, len(d_names), sharey=True, squeeze=False)[0]
-    colours = [f"C{t % 10}" for t in range(len(game.attacker_strategies))]
-    for ax, d in zip(axes, d_names):
-        part = curves[curves["defender"] == d]
-        for colour, name in zip(colours, game.attacker_strategies):
-            line = part[part["strategy"] == name]
-            ax.plot(line["others"], line["payoff"] * scale, marker="o", markersize=3, color=colour, label=name)
-        for eq in equilibria:
-            if float(np.asarray(eq.tau, float)[d_names.index(d)]) > 0:
-                for colour, p in zip(colours, np.asarray(eq.sigma, float)):
-                    if p > 0:
-                        ax.axvline((game.n_attackers - 1) * p, color=colour, linestyle=":", linewidth=1.2)
-        ax.set_title(f"defender: {d}", fontsize=10)
-        ax.set_xlabel(f"others playing the same strategy (of N-1 = {game.n_attackers - 1})")
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("payoff of one attacker" + (" (×100)" if scale == 100 else ""))
-    axes[0].legend(fontsize=8)
+    axes = fig.subplots(len(focals), len(d_names), sharey=True, squeeze=False)
+    names = game.attacker_strategies
+    for r, f_name in enumerate(focals):
+        for c, d in enumerate(d_names):
+            ax = axes[r][c]
+            part = curves[(curves["defender"] == d) & (curves["focal"] == f_name)]
+            for t, name in enumerate(names):
+                line = part[part["strategy"] == name]
+                ax.plot(line["others"], line["payoff"] * scale, marker="o", markersize=3, color=f"C{t % 10}",
+                        label=f"play {name}")
+            for eq in equilibria:
+                if float(np.asarray(eq.tau, float)[c]) > 0:
+                    x = (game.n_attackers - 1) * float(np.asarray(eq.sigma, float)[names.index(f_name)])
+                    ax.axvline(x, color="black", linestyle=":", linewidth=1.2)
+            ax.set_title(f"defender: {d}", fontsize=9)
+            ax.set_xlabel(f"others playing {f_name} (of N-1 = {game.n_attackers - 1})", fontsize=8)
+            ax.grid(alpha=0.3)
+        axes[r][0].set_ylabel("payoff of one attacker" + (" (×100)" if scale == 100 else ""), fontsize=8)
+    axes[0][0].legend(fontsize=7)
     if len(equilibria):
         text = "; ".join(
             "NE: " + ", ".join(f"{k} {v:.2g}" for k, v in eq.attacker_mixture().items()) + " | "
             + ", ".join(f"{k} {v:.2g}" for k, v in eq.defender_mixture().items()) for eq in equilibria[:3])
-        fig.text(0.5, 0.01, text, ha="center", va="bottom", fontsize=7)
+        fig.text(0.5, 0.01, text + " (dotted: (N-1)·σ)", ha="center", va="bottom", fontsize=7)
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout(rect=(0, 0.05 if len(equilibria) else 0, 1, 1))
     return _save(fig, path)
-

@@ -283,22 +283,29 @@ def _symmetric_game(n: int = 4) -> RoleSymmetricGame:
 def test_deviation_curves_values():
     game = _symmetric_game(4)
     curves = deviation_curves(game)
-    esc = curves[(curves["strategy"] == "escalate") & (curves["defender"] == "none")]
-    # j others escalate too: j + 1 escalators in all
+    assert set(curves["focal"]) == {"escalate"}  # two strategies: one axis, "how many others escalate"
+    none = curves[curves["defender"] == "none"]
+    esc, keep = none[none["strategy"] == "escalate"], none[none["strategy"] == "keep"]
     assert esc["others"].tolist() == [0, 1, 2, 3]
+    # j others escalate: escalating makes j + 1 escalators (and pays 0.2 more), keeping leaves j
     np.testing.assert_allclose(esc["payoff"], [0.6 - 0.1 * (j + 1) + 0.2 for j in range(4)])
-    keep = curves[(curves["strategy"] == "keep") & (curves["defender"] == "defense")]
-    np.testing.assert_allclose(keep["payoff"], [0.6 - 0.1 * (3 - j) - 0.3 for j in range(4)])
-    # three strategies: the others not playing s mix by the background
+    np.testing.assert_allclose(keep["payoff"], [0.6 - 0.1 * j for j in range(4)])
+    defended = curves[(curves["defender"] == "defense") & (curves["strategy"] == "keep")]
+    np.testing.assert_allclose(defended["payoff"], [0.3 - 0.1 * j for j in range(4)])
+    # three strategies: the others not playing the focal one mix by the background
     three = RoleSymmetricGame(["a", "b", "c"], ["d"], 2)
     for counts, d in three.all_profiles():
         three.set_payoffs((counts, d), {s: float(10 * i + counts[1]) for i, (s, c) in enumerate(zip("abc", counts)) if c},
                           0.0)
-    a = deviation_curves(three, background=[0.0, 0.25, 0.75])
-    row = a[(a["strategy"] == "a") & (a["others"] == 0)].iloc[0]
-    assert row["payoff"] == pytest.approx(0.25 * 1 + 0.75 * 0) and row["profiles"] == 2
+    assert set(deviation_curves(three)["focal"]) == {"a", "b", "c"}
+    a = deviation_curves(three, background=[0.0, 0.25, 0.75], focal=["a"])
+    at0 = a[a["others"] == 0].set_index("strategy")
+    assert at0.loc["a", "payoff"] == pytest.approx(0.25 * 1 + 0.75 * 0) and at0.loc["a", "profiles"] == 2
+    assert at0.loc["b", "payoff"] == pytest.approx(0.25 * 12 + 0.75 * 11)
     with pytest.raises(ValueError, match="background must be 3"):
         deviation_curves(three, background=[1.0])
+    with pytest.raises(ValueError, match="focal strategy 'z' is unknown"):
+        deviation_curves(three, focal=["z"])
 
 
 def test_deviation_curves_leave_gaps_for_unmeasured_profiles(tmp_path):

@@ -18,7 +18,8 @@ def add_parser(sub, oracle_options) -> None:
         description="Draw the attacker's payoff per cell (attacker × defender strategies) as an annotated heat map "
         "with each equilibrium's support outlined, from a game spec's cache or a payoff file (.csv/.json, also "
         "the output of 'backfire table'). A role-symmetric payoff file (count:<strategy> columns) is drawn as "
-        "deviation-payoff curves instead: each attacker strategy's payoff against how many others play it.")
+        "deviation-payoff curves instead: each attacker strategy's payoff against how many of the others play "
+        "a focal strategy, per defender strategy.")
     p.add_argument("file", help="game spec (.toml) or payoff table (.csv, .json)")
     p.add_argument("--out", required=True, metavar="FILE", help="the figure: .png or .svg")
     p.add_argument("--method", default="auto", choices=list(METHODS), metavar="NAME",
