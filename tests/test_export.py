@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import math
 import struct
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -102,6 +104,9 @@ def test_table_csv_round_trip_to_solve_and_pandas(filled, tmp_path, capsys):
     for a, b in zip(from_csv["equilibria"], from_spec["equilibria"]):
         assert a["payoffs"] == pytest.approx(b["payoffs"], abs=1e-9)
     assert from_csv["table"] == from_spec["table"]
+    # the per-seed samples survive the export: the bootstrap runs on it
+    assert main(["solve", str(out), "--bootstrap", "20"]) == 0
+    assert "bootstrap (20 resamples)" in capsys.readouterr().out
 
 
 def test_table_json_shape_and_read_back(filled, capsys):
@@ -129,6 +134,17 @@ def test_table_of_a_partial_cache_names_what_is_missing(tmp_path, capsys):
     # read back, the cell keeps the seed it has; nothing is invented for the missing one
     table = PayoffTable.read(out)
     assert table.count()[1, 0] == 1 and table.count()[0, 0] == 2
+
+
+def test_table_and_plot_import_no_torch(filled, tmp_path):
+    spec_path, cache, _ = filled
+    code = ("import sys; from oracle.cli import main; "
+            f"rc = main(['table', {str(spec_path)!r}, '--cache', {str(cache)!r}, '--out', {str(tmp_path / 'r.csv')!r}]) "
+            f"or main(['plot', {str(tmp_path / 'r.csv')!r}, '--out', {str(tmp_path / 'r.png')!r}]); "
+            "assert 'torch' not in sys.modules, 'torch was imported'; sys.exit(rc)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "r.png").stat().st_size > 1000
 
 
 def test_table_bad_input(filled, tmp_path, capsys):
