@@ -65,11 +65,15 @@ def is_per_attacker(columns: Iterable[str]) -> bool:
     return MARKER in set(columns)
 
 
-def _number(row: Mapping[str, Any], column: str, place: str, *, integer: bool = False, default: Any = None):
+_REQUIRED_VALUE = object()
+
+
+def _number(row: Mapping[str, Any], column: str, place: str, *, integer: bool = False,
+            default: Any = _REQUIRED_VALUE):
     value = row.get(column)
     if value is None or (isinstance(value, str) and value.strip() in ("", "nan", "None")) or (
             isinstance(value, float) and math.isnan(value)):
-        if default is not None:
+        if default is not _REQUIRED_VALUE:
             return default
         raise _Bad(f"{place}, column '{column}': empty (a number is required)")
     try:
@@ -98,13 +102,13 @@ def _outcomes(records: list[Mapping[str, Any]], where: str) -> dict[tuple, dict[
         a, d = str(row["attacker"]).strip(), str(row["defender"]).strip()
         if not a or not d or "nan" in (a.lower(), d.lower()):
             raise _Bad(f"{place}: empty strategy label in column 'attacker' or 'defender'")
-        seed = _number(row, "seed", place, integer=True, default=-1)
+        seed = _number(row, "seed", place, integer=True, default=None)
         component = _number(row, "component", place, integer=True, default=0)
         weight = _number(row, "weight", place, default=1.0)
         index = _number(row, "attacker_index", place, integer=True)
         asr = _number(row, "attack_success", place)
         dpay = _number(row, "defender_payoff", place)
-        key = (a, d, None if seed == -1 else seed, component)
+        key = (a, d, seed, component)
         group = out.setdefault(key, {"weight": weight, "asr": {}, "defender": dpay, "place": place})
         if index in group["asr"]:
             raise _Bad(f"{place}: attacker_index {index} repeated in cell ({a!r}, {d!r}), seed {key[2]}, "
