@@ -15,6 +15,10 @@ CSV files may start with ``#`` comment lines (provenance, units). JSON files
 are ``{"meta": {...}, "rows": [{...}, ...]}`` with the same fields per row.
 Payoffs are floats; the project keeps rates in [0, 1] internally and prints
 them ×100 where the paper does.
+
+The per-attacker format of ``backfire table`` (one row per cell, seed,
+component and attacker; :mod:`gametheory.per_attacker`) is read too, by its
+``attack_success`` column, and aggregated into cell payoffs.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import Any, Hashable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from . import per_attacker
 from .sources import MissingPayoff, Payoffs
 
 __all__ = ["PayoffTable", "PayoffFileError", "REQUIRED_COLUMNS", "OPTIONAL_COLUMNS"]
@@ -181,6 +186,8 @@ class PayoffTable:
     @classmethod
     def from_dataframe(cls, df: pd.DataFrame, meta: Mapping[str, Any] | None = None) -> "PayoffTable":
         """A table from a long DataFrame (see :meth:`to_dataframe`)."""
+        if per_attacker.is_per_attacker(df.columns):
+            return cls._from_per_attacker(df.to_dict("records"), meta or df.attrs.get("meta"), "DataFrame")
         missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
         if missing:
             raise PayoffFileError(
@@ -247,8 +254,9 @@ class PayoffTable:
             raise PayoffFileError(f"{where}: empty file (expected a header row: {','.join(REQUIRED_COLUMNS)})")
         reader = csv.reader(io.StringIO("\n".join(body)))
         header = [h.strip() for h in next(reader)]
-        unknown = [h for h in header if h not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-        missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        per_row = per_attacker.is_per_attacker(header)
+        unknown = [] if per_row else [h for h in header if h not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+        missing = [] if per_row else [c for c in REQUIRED_COLUMNS if c not in header]
         if missing:
             raise PayoffFileError(
                 f"{where}: line {header_line}: header lacks column(s) {', '.join(missing)} "
@@ -271,7 +279,10 @@ class PayoffTable:
             record = dict(zip(header, fields))
             record["__line__"] = line
             records.append(record)
-        return cls.from_records(records, meta={"comments": meta_lines} if meta_lines else {}, where=where)
+        meta = {"comments": meta_lines} if meta_lines else {}
+        if per_row:
+            return cls._from_per_attacker(records, meta, where)
+        return cls.from_records(records, meta=meta, where=where)
 
     @classmethod
     def read_json_text(cls, text: str, where: str = "JSON") -> "PayoffTable":
@@ -284,17 +295,29 @@ class PayoffTable:
         if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
             raise PayoffFileError(f"{where}: expected an object with a list 'rows' (and optional 'meta')")
         records = []
+        per_row = bool(data["rows"]) and isinstance(data["rows"][0], dict) and per_attacker.is_per_attacker(data["rows"][0])
         for k, row in enumerate(data["rows"], start=1):
             if not isinstance(row, dict):
                 raise PayoffFileError(f"{where}: rows[{k - 1}] is not an object")
-            unknown = [c for c in row if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+            unknown = [] if per_row else [c for c in row if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
             if unknown:
                 raise PayoffFileError(
                     f"{where}: rows[{k - 1}]: unknown field(s) {', '.join(unknown)} "
                     f"(allowed: {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)})"
                 )
             records.append({**row, "__line__": f"rows[{k - 1}]"})
+        if per_row:
+            return cls._from_per_attacker(records, data.get("meta") or {}, where)
         return cls.from_records(records, meta=data.get("meta") or {}, where=where)
+
+    @classmethod
+    def _from_per_attacker(cls, records: list[dict[str, Any]], meta: Mapping[str, Any] | None, where: str) -> "PayoffTable":
+        """A table from per-attacker rows, aggregated by the payoff rule (:mod:`gametheory.per_attacker`)."""
+        try:
+            cells = per_attacker.cell_records(records, where=where)
+        except ValueError as exc:
+            raise PayoffFileError(str(exc)) from None
+        return cls.from_records(cells, meta={**dict(meta or {}), "format": "per-attacker"}, where=where)
 
     def to_records(self) -> list[dict[str, Any]]:
         """Long records: one per cell, or one per (cell, seed) where cells have seeds."""

@@ -1,5 +1,7 @@
 """The ``backfire`` command: the composition root.
 
+``backfire table SPEC`` exports a game's cached outcomes per attacker and
+``backfire plot FILE --out F.png`` draws a payoff table as a heat map.
 ``backfire solve FILE`` solves a payoff table (CSV or JSON) and prints every
 equilibrium, each role's mixture, payoff and regret. It imports only
 :mod:`gametheory` (numpy, scipy, nashpy, pandas), never torch, so it starts
@@ -16,6 +18,8 @@ import sys
 from typing import Sequence
 
 from . import fill, solve, status
+from . import plot as plot_command
+from . import table as table_command
 from .common import EXIT_BAD_INPUT, Parser, UsageError, one_line
 
 __all__ = ["main", "build_parser"]
@@ -32,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="solve a payoff table for its equilibria",
         description="Solve the attacker/defender game of a payoff table (CSV or JSON) and print every equilibrium.",
     )
-    solve.add_argument("file", help="payoff table: .csv or .json (columns attacker, defender, attacker_payoff, defender_payoff[, seed])")
+    solve.add_argument("file", help="payoff table: .csv or .json (columns attacker, defender, attacker_payoff, defender_payoff[, seed], "
+                       "or the per-attacker rows of 'backfire table'), or a game spec (.toml) to solve from the cache")
     solve.add_argument("--method", default="auto", choices=list(METHODS), metavar="NAME",
                        help=f"equilibrium method: {', '.join(METHODS)} (default: auto)")
     solve.add_argument("--json", action="store_true", help="print one JSON object instead of text")
@@ -62,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Show which cells of a game spec have cached results and which are missing.")
     status.add_argument("spec", help="game spec (.toml)")
     _oracle_options(status, training=False)
+    table_command.add_parser(sub, _oracle_options)
+    plot_command.add_parser(sub, _oracle_options)
     return parser
 
 
@@ -82,6 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return fill.run(args)
         if args.command == "status":
             return status.run(args)
+        if args.command == "table":
+            return table_command.run(args)
+        if args.command == "plot":
+            return plot_command.run(args)
         raise UsageError(f"backfire: unknown command {args.command!r}")  # pragma: no cover - argparse rejects first
     except UsageError as exc:
         print(str(exc), file=sys.stderr)

@@ -36,11 +36,14 @@ def oracle_from_args(args: argparse.Namespace, train: bool):
                        train=train, progress=progress)
 
 
-def table_from_cache(args: argparse.Namespace):
+def table_from_cache(args: argparse.Namespace, on_missing=None):
+    """The spec's payoff table from the cache; missing cells: ``on_missing(table)`` if given, then a UsageError."""
     oracle = oracle_from_args(args, train=False)
     table = oracle.table()
     missing = table.missing()
     if missing:
+        if on_missing is not None:
+            on_missing(table)
         jobs = oracle.missing()
         cells = "; ".join(f"({a!r}, {d!r})" for a, d in missing[:6]) + (" …" if len(missing) > 6 else "")
         raise UsageError(

@@ -8,7 +8,10 @@ import json
 import math
 from pathlib import Path
 
+from gametheory.plots import display_scale
+
 from .common import UsageError, table_from_cache
+from .solve_json import as_json, print_partial
 
 
 def run(args: argparse.Namespace) -> int:
@@ -20,10 +23,14 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"backfire: --tol={args.tol} is out of range: allowed a positive number")
     if args.bootstrap < 0:
         raise UsageError(f"backfire: --bootstrap={args.bootstrap} is out of range: allowed ≥ 0")
+    # --json with missing cells: the report (missing cells, the known part) first, then the error (solve_json)
+    on_missing = (lambda t: print_partial(path, args.method, args.scale, t)) if args.json else None
     if path.suffix.lower() == ".toml":
-        table = table_from_cache(args)
+        table = table_from_cache(args, on_missing=on_missing)
     else:
         table = PayoffTable.read(path)
+        if on_missing and table.missing():
+            on_missing(table)
     game = NormalFormGame.from_table(table)
     eqs = game.equilibria(args.method, tol)
     scale = _display_scale(args.scale, game)
@@ -35,18 +42,15 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"backfire: {path}: --bootstrap needs per-seed samples (a 'seed' column), this table has one value per cell")
         boots = [game.bootstrap(e, replicates=args.bootstrap, method=args.method, seed=args.seed, tol=tol) for e in eqs]
     if args.json:
-        print(json.dumps(_as_json(path, args.method, game, eqs, scale, zs, boots), indent=2))
+        print(json.dumps(as_json(path, args.method, game, eqs, scale, zs, boots), indent=2))
     else:
         print(_as_text(path, args.method, game, eqs, scale, zs, boots))
     return 0
 
 
 def _display_scale(choice: str, game) -> float:
-    if choice != "auto":
-        return float(choice)
     # fractions (accuracies, and differences of them such as the federated defender's main - backdoor)
-    inside = all(((M >= -1) & (M <= 1)).all() for M in (game.A, game.B))
-    return 100.0 if inside else 1.0
+    return display_scale(choice, game.A, game.B)
 
 
 def _fmt(v: float, scale: float) -> str:
@@ -90,33 +94,3 @@ def _as_text(path, method, game, eqs, scale, zs, boots) -> str:
             )
     return "\n".join(lines)
 
-
-def _as_json(path, method, game, eqs, scale, zs, boots) -> dict:
-    s = lambda v: v * scale  # noqa: E731
-    out = {
-        "file": str(path),
-        "method": method,
-        "scale": scale,
-        "attackers": list(game.attackers),
-        "defenders": list(game.defenders),
-        "constant_sum": zs is not None,
-        "equilibria": [],
-    }
-    if zs is not None:
-        out["value"] = s(zs.value)
-        out["optimal_strategies_unique"] = zs.unique
-    for k, e in enumerate(eqs):
-        d = e.to_dict()
-        d["payoffs"] = {r: s(v) for r, v in d["payoffs"].items()}
-        d["regret"] = {r: s(v) for r, v in d["regret"].items()}
-        if boots:
-            b = boots[k]
-            d["bootstrap"] = {
-                "replicates": b.replicates,
-                "support_share": b.support_share,
-                "confidence": b.confidence,
-                "attacker_ci": [s(v) for v in b.attacker_ci],
-                "defender_ci": [s(v) for v in b.defender_ci],
-            }
-        out["equilibria"].append(d)
-    return out
