@@ -246,63 +246,58 @@ def _support_lp(M: np.ndarray, own: tuple[int, ...], other: tuple[int, ...]) -> 
 SUPPORT_TOL = 1e-9
 
 
-def _indifferent(M: np.ndarray, own: tuple[int, ...], other: tuple[int, ...]) -> np.ndarray | None:
-    """The strategy z on ``own`` that makes the opponent indifferent among ``other``
-    (|own| = |other| = k), or None.
+_CONTINUUM = object()
 
-    Solves the (k + 1) × (k + 1) system  (zᵀM)_j = w (j ∈ other),  Σ z = 1  with
-    M of shape (len(z), n_opponent). Returns None when it is singular (no unique
-    solution) or when some z_i < −``SUPPORT_TOL`` (rounding noise such as −1e-17,
-    which nashpy's own test rejects, is accepted and cleaned later).
+
+def _support_strategy(M: np.ndarray, own: tuple[int, ...], other: tuple[int, ...]):
+    """The strategy z on ``own`` that makes the opponent indifferent among ``other``:
+    an array, None (there is none), or ``_CONTINUUM`` (there may be many).
+
+    The opponent's payoffs are zᵀM (M is (len(z), n_opponent)). The equations
+    (zᵀM)_j = w (j ∈ other), Σ z = 1 in the unknowns (z_own, w) are solved by
+    least squares: inconsistent (an overdetermined system, |other| > |own|,
+    without the ties that would make it consistent) → None; a unique solution
+    → it, unless some z_i < −``SUPPORT_TOL`` (noise such as −1e-17, which
+    nashpy's own test rejects, is accepted and cleaned later); rank-deficient
+    (degenerate games) → ``_CONTINUUM``, for :func:`_support_lp` to settle.
     """
-    k = len(own)
-    lhs = np.zeros((k + 1, k + 1))
-    lhs[:k, :k] = M[np.ix_(own, other)].T
-    lhs[:k, k] = -1.0
-    lhs[k, :k] = 1.0
-    rhs = np.zeros(k + 1)
-    rhs[k] = 1.0
-    try:
-        sol = np.linalg.solve(lhs, rhs)
-    except np.linalg.LinAlgError:
+    k, r = len(own), len(other)
+    lhs = np.zeros((r + 1, k + 1))
+    lhs[:r, :k] = M[np.ix_(own, other)].T
+    lhs[:r, k] = -1.0
+    lhs[r, :k] = 1.0
+    rhs = np.zeros(r + 1)
+    rhs[r] = 1.0
+    sol, _res, rank, _sv = np.linalg.lstsq(lhs, rhs, rcond=None)
+    if not np.allclose(lhs @ sol, rhs, atol=1e-10):
         return None
-    if not np.isfinite(sol).all() or not np.allclose(lhs @ sol, rhs, atol=1e-10) or sol[:k].min() < -SUPPORT_TOL:
+    if rank < k + 1:
+        return _CONTINUUM
+    if sol[:k].min() < -SUPPORT_TOL:
         return None
     z = np.zeros(M.shape[0])
     z[list(own)] = sol[:k]
     return z
 
 
-def _equal_support_candidates(An: np.ndarray, Bn: np.ndarray):
-    """For every support pair (I, J) with |I| = |J|, the unique strategies that make
-    each player indifferent on the other's support, where they exist."""
-    m, n = An.shape
-    for k in range(1, min(m, n) + 1):
-        for I in itertools.combinations(range(m), k):
-            for J in itertools.combinations(range(n), k):
-                x = _indifferent(Bn, I, J)
-                if x is None:
-                    continue
-                y = _indifferent(An.T, J, I)
-                if y is not None:
-                    yield x, y
-
-
-def _lp_support_candidates(An: np.ndarray, Bn: np.ndarray):
-    """For every support pair (I, J), of any sizes, one strategy pair with exactly
-    those supports that makes each player indifferent on the other's support,
-    where one exists (two LPs, :func:`_support_lp`): what degenerate games need,
-    where supports differ in size or the square equations are singular."""
+def _support_candidates(An: np.ndarray, Bn: np.ndarray, equal_only: bool):
+    """For every support pair (I, J) (only |I| = |J| when ``equal_only``), the
+    strategies that make each player indifferent on the other's support, where
+    they exist: solved directly (:func:`_support_strategy`), and by LP
+    (:func:`_support_lp`, one point with exactly those supports) where the
+    solutions form a continuum."""
     m, n = An.shape
     for a in range(1, m + 1):
         for I in itertools.combinations(range(m), a):
-            for b in range(1, n + 1):
+            for b in (a,) if equal_only else range(1, n + 1):
                 for J in itertools.combinations(range(n), b):
-                    x = _support_lp(Bn, I, J)
-                    if x is None:
+                    x = _support_strategy(Bn, I, J)
+                    y = None if x is None else _support_strategy(An.T, J, I)
+                    if y is None:
                         continue
-                    y = _support_lp(An.T, J, I)
-                    if y is not None:
+                    x = _support_lp(Bn, I, J) if x is _CONTINUUM else x
+                    y = _support_lp(An.T, J, I) if y is _CONTINUUM and x is not None else y
+                    if x is not None and y is not None:
                         yield x, y
 
 
@@ -310,22 +305,22 @@ def support_enumeration(A, B, tol: float = DEFAULT_TOL) -> Solutions:
     """Equilibria by support enumeration [NRTV07, Alg. 3.4]: one for every support
     pair (I, J) that has an equilibrium.
 
-    Equal-size supports: the indifference equations of each side are solved
-    exactly (:func:`_indifferent`), tolerating rounding noise in the
-    probabilities. In degenerate games, supports of unequal size are searched
-    too (every pair, by LP per side: :func:`_support_lp`), as long as there are at
+    For each pair the indifference equations of each side are solved
+    (:func:`_support_strategy`), tolerating rounding noise in the
+    probabilities, with an LP (:func:`_support_lp`) where they have a
+    continuum of solutions. In
+    degenerate games, supports of unequal size are searched too, as long as there are at
     most ``UNEQUAL_SUPPORT_LIMIT`` support pairs in all (beyond that, ``note`` says the
     search was partial). Every candidate is regret-checked (``tol`` relative to
     each player's payoff range), on payoffs rescaled to [1, 2]. A nondegenerate
     game has only equal-size supports [NRTV07, Thm 3.3], so there this returns
     every equilibrium. Degenerate games can have a continuum of equilibria per
     support pair; this returns one point of each (vertex enumeration returns
-    the extreme ones). Pairs whose square system is singular are covered by
-    the LP search in degenerate games.
+    the extreme ones).
     """
     A, B = _as_game(A, B)
     An, Bn = _normalise(A), _normalise(B)
-    found = _finish(A, B, _equal_support_candidates(An, Bn), tol)
+    found = _finish(A, B, _support_candidates(An, Bn, equal_only=True), tol)
     m, n = A.shape
     if not is_degenerate(A, B):
         return Solutions(found, "support-enumeration")
@@ -337,7 +332,7 @@ def support_enumeration(A, B, tol: float = DEFAULT_TOL) -> Solutions:
             return Solutions(found, "support-enumeration", note=note)
         return Solutions(_finish(A, B, _lemke_howson_candidates(An, Bn), tol), "support-enumeration",
                          fallback=f"lemke-howson: {note}, and they hold no equilibrium")
-    return Solutions(_finish(A, B, [*found, *_lp_support_candidates(An, Bn)], tol), "support-enumeration")
+    return Solutions(_finish(A, B, [*found, *_support_candidates(An, Bn, equal_only=False)], tol), "support-enumeration")
 
 
 # --------------------------------------------------------------------------- vertex enumeration
@@ -515,10 +510,16 @@ def lemke_howson(A, B, tol: float = DEFAULT_TOL) -> Solutions:
 
 # --------------------------------------------------------------------------- zero-sum / constant-sum
 def is_constant_sum(A, B, tol: float = 1e-9) -> bool:
-    """True when A + B is the same constant in every cell (to ``tol`` relative)."""
+    """True when A + B is the same constant in every cell: its spread is within
+    ``tol`` of the larger payoff range (scale-free), or within float rounding of
+    the payoffs' magnitude."""
     A, B = _as_game(A, B)
     S = A + B
-    return bool(np.ptp(S) <= tol * max(1.0, float(np.abs(S).max()), _scale(A)))
+    spread = float(np.ptp(S))
+    if spread == 0.0:
+        return True
+    rounding = 8 * np.finfo(float).eps * float(max(np.abs(A).max(), np.abs(B).max()))
+    return spread <= max(tol * max(float(np.ptp(A)), float(np.ptp(B))), rounding)
 
 
 @dataclass(frozen=True)

@@ -121,9 +121,14 @@ class NormalFormGame:
         return equilibria.is_constant_sum(self.A, self.B)
 
     # ------------------------------------------------------------------ equilibria
-    def equilibria(self, method: str = "auto", tol: float = DEFAULT_TOL) -> list[Equilibrium]:
-        """Every equilibrium that ``method`` finds, regret-checked and deduplicated."""
-        return [self._record(x, y) for x, y in equilibria.solve(self.A, self.B, method, tol)]
+    def equilibria(self, method: str = "auto", tol: float = DEFAULT_TOL) -> equilibria.Solutions:
+        """Every equilibrium that ``method`` finds (see :data:`gametheory.equilibria.METHODS`
+        for what each promises), regret-checked and deduplicated, as a
+        :class:`~gametheory.equilibria.Solutions` list of :class:`Equilibrium`
+        records whose ``fallback`` and ``note`` say whether another method took
+        over and why the list may be empty or incomplete."""
+        found = equilibria.solve(self.A, self.B, method, tol)
+        return found.with_items(self._record(x, y) for x, y in found)
 
     def zero_sum_solution(self, tol: float = DEFAULT_TOL) -> equilibria.ZeroSumSolution:
         """Value and all optimal strategies of a constant-sum game."""
