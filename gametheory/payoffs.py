@@ -417,6 +417,21 @@ class PayoffTable:
             table._cells[key] = _Cell(cell.values[idx], tuple(cell.seeds[t] for t in idx))
         return table
 
+    def resample_means(self, rng: np.random.Generator, replicates: int) -> np.ndarray:
+        """``replicates`` bootstrap replicates of the mean payoff matrices at once.
+
+        Every cell's S samples are drawn S times with replacement, per replicate,
+        all replicates in one draw per cell. Returns an array of shape
+        (replicates, m, n, 2): [..., 0] the attacker's means, [..., 1] the
+        defender's. Missing cells are NaN.
+        """
+        out = np.full((replicates, *self.shape, 2), np.nan)
+        for (i, j), cell in self._cells.items():
+            s = len(cell.values)
+            idx = rng.integers(0, s, size=(replicates, s))
+            out[:, i, j, :] = cell.values[idx].mean(axis=1)
+        return out
+
     def _index(self, labels: tuple[str, ...], label: str, role: str) -> int:
         try:
             return labels.index(label)
