@@ -2,19 +2,22 @@
 
 Pure functions on arrays: ``A`` is the row player's payoff matrix, ``B`` the
 column player's, both (m, n); a strategy pair is ``(x, y)`` with ``x`` in the
-simplex Δ_m and ``y`` in Δ_n. nashpy does the enumeration; this module adds
-what it lacks for measured payoff tables:
+simplex Δ_m and ``y`` in Δ_n. nashpy supplies the polytope vertices (qhull),
+the Lemke–Howson tableaux and the minimax LP; this module adds what it lacks
+for measured payoff tables:
 
-* every candidate is re-checked with a regret test with a tolerance
-  (nashpy's own check compares floats with ``==``, so an indifferent strategy
-  may be reported as not a best response, and its support enumeration drops
-  equilibria whose supports differ in size, which degenerate games have);
-* payoffs are rescaled to [1, 2] before enumeration (an affine change per
-  player leaves the equilibria unchanged) so that the best-response polytopes
-  are bounded even where attack success saturates at 0;
-* outputs are cleaned (``-0.0``, 1e-17 noise, renormalised) and deduplicated,
-  and degenerate games return all their extreme equilibria, never an empty list;
-* rectangular games work with every method.
+* every candidate is re-checked with a regret test with a tolerance relative
+  to each player's payoff range (nashpy's own check compares floats with
+  ``==``, and its support enumeration rejects probabilities like −1e-17 and
+  drops equilibria whose supports differ in size, which degenerate games have);
+* payoffs are rescaled (to [1, 2] for the polytopes, [0, 1] for the LP and the
+  regret test) before anything is computed, so every payoff scale, 1e-12 or
+  1e15, gives the same equilibria, reported in the user's units;
+* outputs are cleaned (``-0.0``, 1e-17 noise, renormalised) and deduplicated;
+* each method keeps the promise stated in :data:`METHODS` on every finite
+  game, degenerate or not, rectangular or not (tested against Gambit); the
+  result is a :class:`Solutions` list whose ``fallback`` says when another
+  method took over, and ``note`` when the list is empty or may be incomplete.
 
 References
 ----------
