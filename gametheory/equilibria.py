@@ -488,10 +488,46 @@ def _lemke_howson_candidates(An: np.ndarray, Bn: np.ndarray) -> list[tuple]:
     return out
 
 
+def _section_vertex(M: np.ndarray, allowed: np.ndarray, tight: np.ndarray) -> np.ndarray | None:
+    """A vertex of {z ∈ Δ : z_i = 0 unless allowed_i, (zᵀM)_j = max_k (zᵀM)_k for every tight j},
+    by dual simplex (which ends on a basic solution), or None if it is empty.
+
+    In the lifted form {(z, w) : zᵀM ≤ w, (zᵀM)_j = w (j tight), z ∈ Δ} this is a
+    face of the best-response polytope, so its vertices are vertices of that polytope.
+    """
+    k, n = M.shape
+    A_ub = np.hstack([M.T, -np.ones((n, 1))])
+    A_eq = np.vstack([A_ub[tight], np.r_[np.ones(k), 0.0]])
+    b_eq = np.r_[np.zeros(int(tight.sum())), 1.0]
+    bounds = [(0, None if ok else 0) for ok in allowed] + [(None, None)]
+    c = np.r_[np.arange(1.0, k + 1.0), 0.0]
+    res = linprog(c, A_ub=A_ub, b_ub=np.zeros(n), A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs-ds")
+    return res.x[:k] if res.status == 0 else None
+
+
+def _extreme(An: np.ndarray, Bn: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An extreme equilibrium in the same face as the equilibrium (x, y).
+
+    In a degenerate game Lemke–Howson with nashpy's pivoting can end at a point
+    of a face of equilibria that is not a vertex. x′ := a vertex of
+    {x : supp x ⊆ BR(y), supp y ⊆ BR(x)}, then y′ := a vertex of
+    {y : supp y ⊆ BR(x′), supp x′ ⊆ BR(y)}: both sections are faces of the
+    best-response polytopes, so (x′, y′) is a completely labelled vertex pair.
+    """
+    best = lambda u: u >= u.max() - 1e-9  # noqa: E731
+    x2 = _section_vertex(Bn, best(An @ y), y > 1e-10)
+    if x2 is None:
+        return x, y
+    y2 = _section_vertex(An.T, best(x2 @ Bn), x2 > 1e-10)
+    return (x2, y2) if y2 is not None else (x, y)
+
+
 def lemke_howson(A, B, tol: float = DEFAULT_TOL) -> Solutions:
     """Lemke–Howson [NRTV07, Alg. 3.6] from every initial dropped label (m + n runs),
     with lexicographic pivoting for degenerate games, deduplicated and
-    regret-checked. Finds at least one equilibrium, each an extreme one; not
+    regret-checked. Finds at least one equilibrium, each an extreme one (in
+    degenerate games, where a path can end inside a face of equilibria, the
+    end point is moved to a vertex of that face: :func:`_extreme`); not
     necessarily all. nashpy's tableaux keep growing during integer pivoting, so
     on larger games (about 20 × 20 and up) some paths overflow; they are
     abandoned, and where none succeeds, pure equilibria or vertex enumeration
@@ -501,7 +537,10 @@ def lemke_howson(A, B, tol: float = DEFAULT_TOL) -> Solutions:
     if min(A.shape) == 1:
         return Solutions(_one_sided(A, B, tol), "lemke-howson")
     An, Bn = _normalise(A), _normalise(B)
-    found = _finish(A, B, _lemke_howson_candidates(An, Bn), tol)
+    candidates = _lemke_howson_candidates(An, Bn)
+    if is_degenerate(A, B):
+        candidates = [_extreme(An, Bn, x, y) for x, y in candidates]
+    found = _finish(A, B, candidates, tol)
     if found:
         return Solutions(found, "lemke-howson")
     why = "every Lemke–Howson path overflowed, cycled or failed the regret check"

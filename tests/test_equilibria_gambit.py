@@ -71,9 +71,10 @@ def test_auto_and_vertex_enumeration_return_exactly_the_extreme_equilibria(game)
 
 
 @PROPERTY
-@given(games(6), st.sampled_from([1e-9, 1e-3, 1e6, 1e15]), st.floats(-1e3, 1e3))
-def test_every_payoff_scale_gives_the_same_equilibria(game, scale, shift):
+@given(games(6), st.sampled_from([1e-9, 1e-3, 1e6, 1e15]), st.integers(-1000, 1000))
+def test_every_payoff_scale_gives_the_same_equilibria(game, scale, offset):
     A, B = game
+    shift = offset * scale  # an offset far above the payoff differences would round them away in the input
     expected = as_set(solve(A, B, "auto"))
     assert as_set(solve(A * scale + shift, B * scale - shift, "auto")) == expected
 
