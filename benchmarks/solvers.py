@@ -2,6 +2,7 @@
 
     python benchmarks/solvers.py            # sizes 5, 10, 20, 40
     python benchmarks/solvers.py --sizes 5 10 --repeats 3
+    python benchmarks/solvers.py --bootstrap 1000  # NormalFormGame.bootstrap on small tables instead
 
 For each size n (n × n games, seeded), three kinds of game:
   general   payoffs uniform in [0, 1] (nondegenerate with probability 1)
@@ -85,14 +86,53 @@ def _fmt(t) -> str:
     return f"{t:9.4f}" if t is not None else f"{'> budget':>9}"
 
 
+def _bootstrap_tables():
+    """Small payoff tables with per-seed samples: (name, PayoffTable)."""
+    from gametheory import PayoffTable
+
+    rng = np.random.default_rng(3407)
+    pennies = []
+    for s, eps in enumerate([0.0, 0.02, -0.02]):  # the 2 × 2 game of tests/test_cli.py, 3 seeds
+        for a, d, v in (("heads", "heads", 1 + eps), ("heads", "tails", -1), ("tails", "heads", -1), ("tails", "tails", 1 + eps)):
+            pennies.append({"attacker": a, "defender": d, "attacker_payoff": v, "defender_payoff": -v, "seed": s})
+    yield "2x2 constant-sum, 3 seeds", PayoffTable.from_records(pennies)
+    general = []
+    base_a, base_d = rng.random((3, 3)), rng.random((3, 3))
+    for i in range(3):
+        for j in range(3):
+            for s in range(5):
+                general.append({"attacker": f"a{i}", "defender": f"d{j}", "seed": s,
+                                "attacker_payoff": float(base_a[i, j] + rng.normal(0, 0.05)),
+                                "defender_payoff": float(base_d[i, j] + rng.normal(0, 0.05))})
+    yield "3x3 general-sum, 5 seeds", PayoffTable.from_records(general)
+
+
+def _bootstrap(replicates: int) -> None:
+    from gametheory import NormalFormGame
+
+    print(f"{'table':28} {'replicates':>10} {'first call s':>12} {'warm s':>8} {'same support':>12}")
+    for name, table in _bootstrap_tables():
+        game = NormalFormGame.from_table(table)
+        times = []
+        for _ in range(2):  # the first call also pays for lazy imports (nashpy, scipy.optimize)
+            t = time.perf_counter()
+            result = game.bootstrap(replicates=replicates)
+            times.append(time.perf_counter() - t)
+        print(f"{name:28} {replicates:>10} {times[0]:12.3f} {times[1]:8.3f} {result.support_share:12.1%}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[5, 10, 20, 40])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--budget", type=float, default=10.0, help="seconds per run before it is stopped; a method stopped at one size is not tried on larger ones")
     ap.add_argument("--seed", type=int, default=3407)
+    ap.add_argument("--bootstrap", type=int, default=0, metavar="B", help="time NormalFormGame.bootstrap(replicates=B) on small tables instead")
     args = ap.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}, nashpy {nashpy.__version__}")
+    if args.bootstrap:
+        _bootstrap(args.bootstrap)
+        return
     header = f"{'n':>3} {'game':9} {'method':20} {'ours s':>9} {'found':>5} {'nashpy s':>9} {'found':>5} {'nashpy bad':>10}"
     print(header)
     print("-" * len(header))

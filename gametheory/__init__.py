@@ -2,6 +2,8 @@
 
 Modules: :mod:`~gametheory.payoffs` (payoff tables, CSV/JSON/DataFrame),
 :mod:`~gametheory.equilibria` (regret-checked solvers on arrays),
+:mod:`~gametheory.batched` (many small games at once, for the bootstrap),
+:mod:`~gametheory.parsing` (strict reading of values from files),
 :mod:`~gametheory.analysis` (best responses, dominance),
 :mod:`~gametheory.normal_form` (the labelled attacker/defender game, bootstrap),
 :mod:`~gametheory.symmetric` (N interchangeable attackers, DPR, replicator
@@ -15,7 +17,7 @@ The attacker population is the row player, the defender the column player.
 [(('Random triggers',), ('Defense',))]
 """
 
-from .equilibria import DEFAULT_TOL, METHODS, ZeroSumSolution, regret, solve
+from .equilibria import DEFAULT_TOL, METHODS, Solutions, ZeroSumSolution, regret, solve
 from .normal_form import BootstrapResult, Equilibrium, NormalFormGame
 from .payoffs import PayoffFileError, PayoffTable
 from .sources import MappingSource, MissingPayoff, Payoffs, PayoffSource
@@ -34,6 +36,7 @@ __all__ = [
     "PayoffTable",
     "Payoffs",
     "RoleSymmetricGame",
+    "Solutions",
     "ZeroSumSolution",
     "regret",
     "solve",

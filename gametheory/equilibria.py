@@ -2,19 +2,22 @@
 
 Pure functions on arrays: ``A`` is the row player's payoff matrix, ``B`` the
 column player's, both (m, n); a strategy pair is ``(x, y)`` with ``x`` in the
-simplex Δ_m and ``y`` in Δ_n. nashpy does the enumeration; this module adds
-what it lacks for measured payoff tables:
+simplex Δ_m and ``y`` in Δ_n. nashpy supplies the polytope vertices (qhull),
+the Lemke–Howson tableaux and the minimax LP; this module adds what it lacks
+for measured payoff tables:
 
-* every candidate is re-checked with a regret test with a tolerance
-  (nashpy's own check compares floats with ``==``, so an indifferent strategy
-  may be reported as not a best response, and its support enumeration drops
-  equilibria whose supports differ in size, which degenerate games have);
-* payoffs are rescaled to [1, 2] before enumeration (an affine change per
-  player leaves the equilibria unchanged) so that the best-response polytopes
-  are bounded even where attack success saturates at 0;
-* outputs are cleaned (``-0.0``, 1e-17 noise, renormalised) and deduplicated,
-  and degenerate games return all their extreme equilibria, never an empty list;
-* rectangular games work with every method.
+* every candidate is re-checked with a regret test with a tolerance relative
+  to each player's payoff range (nashpy's own check compares floats with
+  ``==``, and its support enumeration rejects probabilities like −1e-17 and
+  drops equilibria whose supports differ in size, which degenerate games have);
+* payoffs are rescaled (to [1, 2] for the polytopes, [0, 1] for the LP and the
+  regret test) before anything is computed, so every payoff scale, 1e-12 or
+  1e15, gives the same equilibria, reported in the user's units;
+* outputs are cleaned (``-0.0``, 1e-17 noise, renormalised) and deduplicated;
+* each method keeps the promise stated in :data:`METHODS` on every finite
+  game, degenerate or not, rectangular or not (tested against Gambit); the
+  result is a :class:`Solutions` list whose ``fallback`` says when another
+  method took over, and ``note`` when the list is empty or may be incomplete.
 
 References
 ----------
@@ -40,11 +43,14 @@ from typing import Callable, Iterable
 
 import numpy as np
 from scipy.optimize import linprog
+from scipy.spatial import QhullError
 
 __all__ = [
     "METHODS",
+    "Solutions",
     "as_game",
     "payoff_scale",
+    "checked_equilibria",
     "DEFAULT_TOL",
     "ZeroSumSolution",
     "regret",
@@ -64,13 +70,38 @@ DEFAULT_TOL = 1e-8
 
 #: Above this many (m+n) total strategies, auto uses Lemke–Howson, not vertex enumeration.
 AUTO_VERTEX_LIMIT = 24
-#: Support enumeration checks unequal-size supports (degenerate games) up to this many pairs.
+#: In degenerate games support enumeration searches every support pair by LP up to this many pairs.
 UNEQUAL_SUPPORT_LIMIT = 1 << 16
 #: The optimal-strategy set of a zero-sum game is enumerated exactly up to this many bases.
 ZERO_SUM_ENUMERATION_LIMIT = 20_000
 
 
 # --------------------------------------------------------------------------- basics
+class Solutions(list):
+    """The equilibria a method found (a list of ``(x, y)`` pairs, or of records),
+    with how it went.
+
+    ``method``: the method asked for. ``fallback``: ``None`` when that method
+    produced the list itself; otherwise one line saying which method took over
+    and why (e.g. qhull refused the polytope). ``note``: ``None``, or one line
+    saying why the list is empty or may be incomplete.
+    """
+
+    def __init__(self, items: Iterable = (), method: str = "", fallback: str | None = None, note: str | None = None):
+        super().__init__(items)
+        self.method = method
+        self.fallback = fallback
+        self.note = note
+
+    def with_items(self, items: Iterable) -> "Solutions":
+        """The same report around other items (e.g. labelled records of these pairs)."""
+        return Solutions(items, self.method, self.fallback, self.note)
+
+    def report(self) -> dict[str, str | None]:
+        """``{"method", "fallback", "note"}`` for JSON output."""
+        return {"method": self.method, "fallback": self.fallback, "note": self.note}
+
+
 def as_game(A, B) -> tuple[np.ndarray, np.ndarray]:
     A = np.asarray(A, dtype=float)
     B = np.asarray(B, dtype=float)
@@ -81,12 +112,18 @@ def as_game(A, B) -> tuple[np.ndarray, np.ndarray]:
     return A, B
 
 
+def _unit(M: np.ndarray) -> np.ndarray:
+    """Affine map of M onto [0, 1] (constant matrices map to 0): equilibria and regret
+    relative to the payoff range are unchanged, at any payoff scale (1e-12 or 1e15)."""
+    lo, hi = M.min(), M.max()
+    if not hi - lo > 0:
+        return np.zeros_like(M)
+    return (M - lo) / (hi - lo)
+
+
 def _normalise(M: np.ndarray) -> np.ndarray:
     """Affine map of M onto [1, 2] (constant matrices map to 1): equilibria are unchanged."""
-    lo, hi = M.min(), M.max()
-    if hi - lo <= 0:
-        return np.ones_like(M)
-    return 1.0 + (M - lo) / (hi - lo)
+    return 1.0 + _unit(M)
 
 
 def payoff_scale(M: np.ndarray) -> float:
@@ -110,10 +147,14 @@ def regret(A, B, x, y) -> tuple[float, float]:
 
 
 def is_equilibrium(A, B, x, y, tol: float = DEFAULT_TOL) -> bool:
-    """True when both regrets are within ``tol`` times each player's payoff range."""
+    """True when both regrets are within ``tol`` times each player's payoff range.
+
+    Computed on the payoffs mapped onto [0, 1] (:func:`_unit`), which is the same
+    test without the rounding error of large offsets (payoffs like 1e15 + k).
+    """
     A, B = as_game(A, B)
-    r_row, r_col = regret(A, B, x, y)
-    return r_row <= tol * payoff_scale(A) and r_col <= tol * payoff_scale(B)
+    r_row, r_col = regret(_unit(A), _unit(B), x, y)
+    return r_row <= tol and r_col <= tol
 
 
 def clean_strategy(x, zero: float = 1e-10) -> np.ndarray:
@@ -130,7 +171,7 @@ def clean_strategy(x, zero: float = 1e-10) -> np.ndarray:
     return x + 0.0  # -0.0 → 0.0
 
 
-def _finish(A, B, candidates: Iterable[tuple], tol: float) -> list[tuple[np.ndarray, np.ndarray]]:
+def checked_equilibria(A, B, candidates: Iterable[tuple], tol: float) -> list[tuple[np.ndarray, np.ndarray]]:
     """Clean, regret-check and deduplicate candidate pairs; sorted deterministically."""
     seen: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
     for x, y in candidates:
@@ -161,7 +202,7 @@ def pure_equilibria(A, B, tol: float = DEFAULT_TOL) -> list[tuple[np.ndarray, np
         x[i] = 1.0
         y[j] = 1.0
         out.append((x, y))
-    return _finish(A, B, out, tol)
+    return checked_equilibria(A, B, out, tol)
 
 
 # --------------------------------------------------------------------------- support enumeration
@@ -207,51 +248,97 @@ def _support_lp(M: np.ndarray, own: tuple[int, ...], other: tuple[int, ...]) -> 
     return res.x[:k]
 
 
-def support_enumeration(A, B, tol: float = DEFAULT_TOL) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Equilibria by support enumeration [NRTV07, Alg. 3.4], one per support pair.
+#: A probability above −SUPPORT_TOL counts as non-negative when solving the indifference equations.
+SUPPORT_TOL = 1e-9
 
-    Equal-size supports come from nashpy's indifference solver; in degenerate
-    games, supports of unequal size are searched too, with one LP per side
-    (:func:`_support_lp`), as long as there are at most
-    ``UNEQUAL_SUPPORT_LIMIT`` such pairs. Every result is regret-checked.
-    Degenerate games can have a continuum of equilibria per support pair;
-    this returns one point of each (use vertex enumeration for the extreme ones).
+
+_CONTINUUM = object()
+
+
+def _support_strategy(M: np.ndarray, own: tuple[int, ...], other: tuple[int, ...]):
+    """The strategy z on ``own`` that makes the opponent indifferent among ``other``:
+    an array, None (there is none), or ``_CONTINUUM`` (there may be many).
+
+    The opponent's payoffs are zᵀM (M is (len(z), n_opponent)). The equations
+    (zᵀM)_j = w (j ∈ other), Σ z = 1 in the unknowns (z_own, w) are solved by
+    least squares: inconsistent (an overdetermined system, |other| > |own|,
+    without the ties that would make it consistent) → None; a unique solution
+    → it, unless some z_i < −``SUPPORT_TOL`` (noise such as −1e-17, which
+    nashpy's own test rejects, is accepted and cleaned later); rank-deficient
+    (degenerate games) → ``_CONTINUUM``, for :func:`_support_lp` to settle.
     """
-    from nashpy.algorithms.support_enumeration import indifference_strategies
+    k, r = len(own), len(other)
+    lhs = np.zeros((r + 1, k + 1))
+    lhs[:r, :k] = M[np.ix_(own, other)].T
+    lhs[:r, k] = -1.0
+    lhs[r, :k] = 1.0
+    rhs = np.zeros(r + 1)
+    rhs[r] = 1.0
+    sol, _res, rank, _sv = np.linalg.lstsq(lhs, rhs, rcond=None)
+    if not np.allclose(lhs @ sol, rhs, atol=1e-10):
+        return None
+    if rank < k + 1:
+        return _CONTINUUM
+    if sol[:k].min() < -SUPPORT_TOL:
+        return None
+    z = np.zeros(M.shape[0])
+    z[list(own)] = sol[:k]
+    return z
 
+
+def _support_candidates(An: np.ndarray, Bn: np.ndarray, equal_only: bool):
+    """For every support pair (I, J) (only |I| = |J| when ``equal_only``), the
+    strategies that make each player indifferent on the other's support, where
+    they exist: solved directly (:func:`_support_strategy`), and by LP
+    (:func:`_support_lp`, one point with exactly those supports) where the
+    solutions form a continuum."""
+    m, n = An.shape
+    for a in range(1, m + 1):
+        for I in itertools.combinations(range(m), a):
+            for b in (a,) if equal_only else range(1, n + 1):
+                for J in itertools.combinations(range(n), b):
+                    x = _support_strategy(Bn, I, J)
+                    y = None if x is None else _support_strategy(An.T, J, I)
+                    if y is None:
+                        continue
+                    x = _support_lp(Bn, I, J) if x is _CONTINUUM else x
+                    y = _support_lp(An.T, J, I) if y is _CONTINUUM and x is not None else y
+                    if x is not None and y is not None:
+                        yield x, y
+
+
+def support_enumeration(A, B, tol: float = DEFAULT_TOL) -> Solutions:
+    """Equilibria by support enumeration [NRTV07, Alg. 3.4]: one for every support
+    pair (I, J) that has an equilibrium.
+
+    For each pair the indifference equations of each side are solved
+    (:func:`_support_strategy`), tolerating rounding noise in the
+    probabilities, with an LP (:func:`_support_lp`) where they have a
+    continuum of solutions. In
+    degenerate games, supports of unequal size are searched too, as long as there are at
+    most ``UNEQUAL_SUPPORT_LIMIT`` support pairs in all (beyond that, ``note`` says the
+    search was partial). Every candidate is regret-checked (``tol`` relative to
+    each player's payoff range), on payoffs rescaled to [1, 2]. A nondegenerate
+    game has only equal-size supports [NRTV07, Thm 3.3], so there this returns
+    every equilibrium. Degenerate games can have a continuum of equilibria per
+    support pair; this returns one point of each (vertex enumeration returns
+    the extreme ones).
+    """
     A, B = as_game(A, B)
     An, Bn = _normalise(A), _normalise(B)
-    candidates = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for x, y, _s1, _s2 in indifference_strategies(An, Bn, non_degenerate=False, tol=1e-12):
-            candidates.append((x, y))
-    found = _finish(A, B, candidates, tol)
+    found = checked_equilibria(A, B, _support_candidates(An, Bn, equal_only=True), tol)
     m, n = A.shape
     if not is_degenerate(A, B):
-        return found  # Nash equilibria of nondegenerate games have supports of equal size [NRTV07, Thm 3.3]
-    n_unequal = sum(
-        math.comb(m, a) * math.comb(n, b) for a in range(1, m + 1) for b in range(1, n + 1) if a != b
-    )
-    if n_unequal <= UNEQUAL_SUPPORT_LIMIT:
-        extra = []
-        for a in range(1, m + 1):
-            for I in itertools.combinations(range(m), a):
-                for b in range(1, n + 1):
-                    if a == b:
-                        continue
-                    for J in itertools.combinations(range(n), b):
-                        # x on I makes all of J best responses for the column player, and vice versa.
-                        x = _support_lp(Bn, I, J)
-                        if x is None:
-                            continue
-                        y = _support_lp(An.T, J, I)
-                        if y is not None:
-                            extra.append((x, y))
-        found = _finish(A, B, [*found, *extra], tol)
-    if not found:  # cannot happen for a finite game (Nash 1951), but never return nothing silently
-        found = vertex_enumeration(A, B, tol)
-    return found
+        return Solutions(found, "support-enumeration")
+    n_pairs = sum(math.comb(m, a) * math.comb(n, b) for a in range(1, m + 1) for b in range(1, n + 1))
+    if n_pairs > UNEQUAL_SUPPORT_LIMIT:
+        note = (f"degenerate game with {n_pairs} support pairs: only equal-size supports were searched "
+                f"(the limit for the LP search is {UNEQUAL_SUPPORT_LIMIT})")
+        if found:
+            return Solutions(found, "support-enumeration", note=note)
+        return Solutions(checked_equilibria(A, B, _lemke_howson_candidates(An, Bn), tol), "support-enumeration",
+                         fallback=f"lemke-howson: {note}, and they hold no equilibrium")
+    return Solutions(checked_equilibria(A, B, [*found, *_support_candidates(An, Bn, equal_only=False)], tol), "support-enumeration")
 
 
 # --------------------------------------------------------------------------- vertex enumeration
@@ -275,7 +362,7 @@ def is_degenerate(A, B) -> bool:
             for _vertex, labels in non_trivial_vertices(halfspaces):
                 if len(labels) > dim:
                     return True
-        except Exception:  # qhull refuses some degenerate inputs: that is an answer too
+        except (QhullError, ValueError):  # qhull refuses some degenerate inputs: that is an answer too
             return True
     return False
 
@@ -297,7 +384,7 @@ def _polytope_vertices(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return points, np.abs(slack) <= 1e-9
 
 
-def vertex_enumeration(A, B, tol: float = DEFAULT_TOL) -> list[tuple[np.ndarray, np.ndarray]]:
+def vertex_enumeration(A, B, tol: float = DEFAULT_TOL) -> Solutions:
     """All extreme equilibria: the completely labelled vertex pairs of the
     best-response polytopes [NRTV07, Alg. 3.5], on payoffs rescaled to [1, 2]
     so both polytopes are bounded.
@@ -307,12 +394,13 @@ def vertex_enumeration(A, B, tol: float = DEFAULT_TOL) -> list[tuple[np.ndarray,
     time, which is what makes 10 × 10 games take milliseconds instead of
     minutes. In degenerate games this returns every extreme equilibrium
     [AvRvSvS10]; convex combinations of extreme equilibria that share a
-    maximal clique are equilibria too.
+    maximal clique are equilibria too. Where qhull refuses a polytope, support
+    enumeration takes over and ``fallback`` on the result says so and why.
     """
     A, B = as_game(A, B)
     if min(A.shape) == 1:
         # A one-strategy player makes a polytope of dimension 1; qhull needs ≥ 2. Solve directly:
-        return _one_sided(A, B, tol)
+        return Solutions(_one_sided(A, B, tol), "vertex-enumeration")
     An, Bn = _normalise(A), _normalise(B)
     m, n = A.shape
     try:
@@ -320,8 +408,10 @@ def vertex_enumeration(A, B, tol: float = DEFAULT_TOL) -> list[tuple[np.ndarray,
         # then x_i = 0 (labels 0..m−1). Column polytope Q = {y ≥ 0 : A y ≤ 1}: rows (0..m−1), then y_j = 0 (m..m+n−1).
         X, LX = _polytope_vertices(Bn.T)
         Y, LY = _polytope_vertices(An)
-    except Exception:  # qhull refuses some inputs; fall back to paths that need no vertex enumeration
-        return _finish(A, B, _lemke_howson_candidates(An, Bn), tol) or support_enumeration(A, B, tol)
+    except (QhullError, ValueError, np.linalg.LinAlgError) as exc:
+        reason = " ".join(str(exc).split())[:200]
+        return Solutions(support_enumeration(A, B, tol), "vertex-enumeration",
+                         fallback=f"support-enumeration: qhull could not enumerate a best-response polytope ({reason})")
     LX = np.concatenate([LX[:, n:], LX[:, :n]], axis=1)  # reorder to labels 0..m+n−1
     candidates = []
     chunk = max(1, 2_000_000 // max(1, len(Y) * (m + n)))
@@ -330,10 +420,11 @@ def vertex_enumeration(A, B, tol: float = DEFAULT_TOL) -> list[tuple[np.ndarray,
         for a, b in zip(*np.nonzero(complete)):
             x, y = X[start + a], Y[b]
             candidates.append((x / x.sum(), y / y.sum()))
-    found = _finish(A, B, candidates, tol)
-    if not found:
-        found = _finish(A, B, _lemke_howson_candidates(An, Bn), tol)
-    return found
+    found = checked_equilibria(A, B, candidates, tol)
+    if not found:  # cannot happen for a finite game (Nash 1951), but say so if rounding loses every vertex pair
+        return Solutions(support_enumeration(A, B, tol), "vertex-enumeration",
+                         fallback="support-enumeration: no completely labelled vertex pair passed the regret check")
+    return Solutions(found, "vertex-enumeration")
 
 
 def _one_sided(A, B, tol) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -350,7 +441,7 @@ def _one_sided(A, B, tol) -> list[tuple[np.ndarray, np.ndarray]]:
             x = np.zeros(m)
             x[i] = 1.0
             out.append((x, np.ones(1)))
-    return _finish(A, B, out, tol)
+    return checked_equilibria(A, B, out, tol)
 
 
 # --------------------------------------------------------------------------- Lemke–Howson
@@ -400,30 +491,80 @@ def _lemke_howson_candidates(An: np.ndarray, Bn: np.ndarray) -> list[tuple]:
     return out
 
 
-def lemke_howson(A, B, tol: float = DEFAULT_TOL) -> list[tuple[np.ndarray, np.ndarray]]:
+def _section_vertex(M: np.ndarray, allowed: np.ndarray, tight: np.ndarray) -> np.ndarray | None:
+    """A vertex of {z ∈ Δ : z_i = 0 unless allowed_i, (zᵀM)_j = max_k (zᵀM)_k for every tight j},
+    by dual simplex (which ends on a basic solution), or None if it is empty.
+
+    In the lifted form {(z, w) : zᵀM ≤ w, (zᵀM)_j = w (j tight), z ∈ Δ} this is a
+    face of the best-response polytope, so its vertices are vertices of that polytope.
+    """
+    k, n = M.shape
+    A_ub = np.hstack([M.T, -np.ones((n, 1))])
+    A_eq = np.vstack([A_ub[tight], np.r_[np.ones(k), 0.0]])
+    b_eq = np.r_[np.zeros(int(tight.sum())), 1.0]
+    bounds = [(0, None if ok else 0) for ok in allowed] + [(None, None)]
+    c = np.r_[np.arange(1.0, k + 1.0), 0.0]
+    res = linprog(c, A_ub=A_ub, b_ub=np.zeros(n), A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs-ds")
+    return res.x[:k] if res.status == 0 else None
+
+
+def _extreme(An: np.ndarray, Bn: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An extreme equilibrium in the same face as the equilibrium (x, y).
+
+    In a degenerate game Lemke–Howson with nashpy's pivoting can end at a point
+    of a face of equilibria that is not a vertex. x′ := a vertex of
+    {x : supp x ⊆ BR(y), supp y ⊆ BR(x)}, then y′ := a vertex of
+    {y : supp y ⊆ BR(x′), supp x′ ⊆ BR(y)}: both sections are faces of the
+    best-response polytopes, so (x′, y′) is a completely labelled vertex pair.
+    """
+    best = lambda u: u >= u.max() - 1e-9  # noqa: E731
+    x2 = _section_vertex(Bn, best(An @ y), y > 1e-10)
+    if x2 is None:
+        return x, y
+    y2 = _section_vertex(An.T, best(x2 @ Bn), x2 > 1e-10)
+    return (x2, y2) if y2 is not None else (x, y)
+
+
+def lemke_howson(A, B, tol: float = DEFAULT_TOL) -> Solutions:
     """Lemke–Howson [NRTV07, Alg. 3.6] from every initial dropped label (m + n runs),
     with lexicographic pivoting for degenerate games, deduplicated and
-    regret-checked. Finds at least one equilibrium; not necessarily all.
-    nashpy's tableaux keep growing during integer pivoting, so on larger
-    games (about 20 × 20 and up) some paths overflow; they are abandoned
-    (and, where none succeeds, another method takes over).
+    regret-checked. Finds at least one equilibrium, each an extreme one (in
+    degenerate games, where a path can end inside a face of equilibria, the
+    end point is moved to a vertex of that face: :func:`_extreme`); not
+    necessarily all. nashpy's tableaux keep growing during integer pivoting, so
+    on larger games (about 20 × 20 and up) some paths overflow; they are
+    abandoned, and where none succeeds, pure equilibria or vertex enumeration
+    take over (``fallback`` on the result says so).
     """
     A, B = as_game(A, B)
     if min(A.shape) == 1:
-        return _one_sided(A, B, tol)
+        return Solutions(_one_sided(A, B, tol), "lemke-howson")
     An, Bn = _normalise(A), _normalise(B)
-    found = _finish(A, B, _lemke_howson_candidates(An, Bn), tol)
-    if not found:
-        found = pure_equilibria(A, B, tol) or vertex_enumeration(A, B, tol)
-    return found
+    candidates = _lemke_howson_candidates(An, Bn)
+    if is_degenerate(A, B):
+        candidates = [_extreme(An, Bn, x, y) for x, y in candidates]
+    found = checked_equilibria(A, B, candidates, tol)
+    if found:
+        return Solutions(found, "lemke-howson")
+    why = "every Lemke–Howson path overflowed, cycled or failed the regret check"
+    pure = pure_equilibria(A, B, tol)
+    if pure:
+        return Solutions(pure, "lemke-howson", fallback=f"pure: {why}")
+    return Solutions(vertex_enumeration(A, B, tol), "lemke-howson", fallback=f"vertex-enumeration: {why}")
 
 
 # --------------------------------------------------------------------------- zero-sum / constant-sum
 def is_constant_sum(A, B, tol: float = 1e-9) -> bool:
-    """True when A + B is the same constant in every cell (to ``tol`` relative)."""
+    """True when A + B is the same constant in every cell: its spread is within
+    ``tol`` of the larger payoff range (scale-free), or within float rounding of
+    the payoffs' magnitude."""
     A, B = as_game(A, B)
     S = A + B
-    return bool(np.ptp(S) <= tol * max(1.0, float(np.abs(S).max()), payoff_scale(A)))
+    spread = float(np.ptp(S))
+    if spread == 0.0:
+        return True
+    rounding = 8 * np.finfo(float).eps * float(max(np.abs(A).max(), np.abs(B).max()))
+    return spread <= max(tol * max(float(np.ptp(A)), float(np.ptp(B))), rounding)
 
 
 @dataclass(frozen=True)
@@ -488,11 +629,16 @@ def _optimal_set(M: np.ndarray, value: float, tol: float, x0: np.ndarray) -> tup
     First every coordinate is minimised and maximised over X* (2m LPs, with
     ``tol`` of slack so that X* is not empty through rounding): this gives the
     ranges and shows which coordinates are 0 in every optimum. Then, with k
-    coordinates free, each vertex is an exact solution (x, v) of k + 1 linear
-    equations: Σx = 1 and k of {x_i = 0, (xᵀM)_j = v}; the combinations are
-    enumerated when there are at most ``ZERO_SUM_ENUMERATION_LIMIT`` of them.
-    Otherwise the LP optima are polished (:func:`_polish`) and returned:
-    genuine vertices, but maybe not all (``exhaustive`` is False).
+    coordinates free, X* × {value} is the optimal face of the LP
+    max {v : xᵀM ≥ v, x ∈ Δ}, so its vertices are the basic feasible solutions
+    (x, v) of that LP with v maximal: exact solutions of k + 1 linear equations,
+    Σx = 1 and k of {x_i = 0, (xᵀM)_j = v}, with x ≥ 0 and xᵀM ≥ v. A basic
+    solution with v above the value (e.g. both columns tight at a point where a
+    third column is smaller) is not feasible, so it is not returned: only
+    extreme points are. The combinations are enumerated when there are at most
+    ``ZERO_SUM_ENUMERATION_LIMIT`` of them. Otherwise the LP optima are polished
+    (:func:`_polish`) and returned: genuine vertices, but maybe not all
+    (``exhaustive`` is False).
     """
     m, n = M.shape
     G = np.vstack([-M.T, -np.eye(m)])
@@ -517,8 +663,20 @@ def _optimal_set(M: np.ndarray, value: float, tol: float, x0: np.ndarray) -> tup
     if math.comb(n + k, k) > ZERO_SUM_ENUMERATION_LIMIT:
         polished = [p for p in (_polish(M, x, value, 1e-7) for x in probed) if p is not None and feasible(p)]
         return polished or probed, _clean_ranges(ranges), False
-    vertices = []
+    vertices = _optimal_vertices(M, free, tol)
+    if vertices:
+        exact = np.array(vertices)
+        ranges = np.column_stack([exact.min(axis=0), exact.max(axis=0)])
+    return vertices, _clean_ranges(ranges), True
+
+
+def _optimal_vertices(M: np.ndarray, free: list[int], tol: float) -> list[np.ndarray]:
+    """The basic feasible solutions (x, v) of max {v : xᵀM ≥ v, x ∈ Δ, x_i = 0 for i ∉ free}
+    whose v is within ``tol`` of the largest: the vertices of the optimal set."""
+    m, n = M.shape
+    k = len(free)
     Mf = M[free]
+    basic = []
     for active in itertools.combinations(range(n + k), k):
         lhs = np.zeros((k + 1, k + 1))
         for r, a in enumerate(active):
@@ -535,14 +693,18 @@ def _optimal_set(M: np.ndarray, value: float, tol: float, x0: np.ndarray) -> tup
         if singular:
             continue
         z = np.linalg.solve(lhs, rhs)
-        x = np.zeros(m)
-        x[free] = z[:k]
-        if feasible(x):
-            vertices.append(x)
-    if vertices:
-        exact = np.array(vertices)
-        ranges = np.column_stack([exact.min(axis=0), exact.max(axis=0)])
-    return vertices, _clean_ranges(ranges), True
+        if z[:k].min() >= -1e-9 and (z[:k] @ Mf).min() >= z[k] - tol:
+            basic.append(z)
+    if not basic:
+        return []
+    best = max(z[k] for z in basic)
+    out = []
+    for z in basic:
+        if z[k] >= best - tol:
+            x = np.zeros(m)
+            x[free] = z[:k]
+            out.append(x)
+    return out
 
 
 def _clean_ranges(ranges: np.ndarray) -> np.ndarray:
@@ -556,21 +718,26 @@ def zero_sum_lp(A, B, tol: float = DEFAULT_TOL) -> ZeroSumSolution:
 
     With B = c − A, the row player's optimal strategies maximise min_j (xᵀA)_j
     and the column player's minimise max_i (A y)_i; both LPs come from
-    nashpy. The sets of optimal strategies are polytopes; where either is not
-    a single point (degenerate games: ties are the norm when attack success
-    saturates) their vertices are enumerated, so the caller gets every
-    extreme equilibrium.
+    nashpy, on A mapped onto [0, 1] (B onto 1 − A), so any payoff scale works;
+    the value is mapped back to the user's units. The sets of optimal
+    strategies are polytopes; where either is not a single point (degenerate
+    games: ties are the norm when attack success saturates) their vertices are
+    enumerated exactly (:func:`_optimal_set`), so the caller gets every extreme
+    equilibrium and no other point, unless ``exhaustive`` is False (more than
+    ``ZERO_SUM_ENUMERATION_LIMIT`` bases: then the vertices are sampled).
     """
     A, B = as_game(A, B)
     if not is_constant_sum(A, B):
         raise ValueError("the LP method needs a constant-sum game (attacker + defender payoff equal in every cell)")
-    x, v_row = _maximin(A)
-    y, v_col = _maximin(B.T)
-    row_vertices, row_range, ex_r = _optimal_set(A, v_row, tol * payoff_scale(A), x)
-    col_vertices, col_range, ex_c = _optimal_set(B.T, v_col, tol * payoff_scale(B), y)
+    lo, span = float(A.min()), payoff_scale(A)
+    Au = (A - lo) / span  # B = c − A maps onto 1 − Au
+    x, v_row = _maximin(Au)
+    y, v_col = _maximin((1.0 - Au).T)
+    row_vertices, row_range, ex_r = _optimal_set(Au, v_row, tol, x)
+    col_vertices, col_range, ex_c = _optimal_set((1.0 - Au).T, v_col, tol, y)
     clean = lambda vs: tuple(_dedupe([clean_strategy(v) for v in vs]))  # noqa: E731
     return ZeroSumSolution(
-        value=float(x @ A @ y),
+        value=float(lo + span * (x @ Au @ y)),
         row_vertices=clean(row_vertices) or (clean_strategy(x),),
         col_vertices=clean(col_vertices) or (clean_strategy(y),),
         row_range=row_range,
@@ -586,19 +753,29 @@ def _dedupe(vs: list[np.ndarray]) -> list[np.ndarray]:
     return [out[k] for k in sorted(out, reverse=True)]
 
 
-def _lp_equilibria(A, B, tol) -> list[tuple[np.ndarray, np.ndarray]]:
+def _lp_equilibria(A, B, tol) -> Solutions:
     sol = zero_sum_lp(A, B, tol)
-    return _finish(A, B, itertools.product(sol.row_vertices, sol.col_vertices), tol)
+    note = None if sol.exhaustive else "optimal-strategy sets too large to enumerate: their vertices were sampled by LP"
+    return Solutions(checked_equilibria(A, B, itertools.product(sol.row_vertices, sol.col_vertices), tol), "lp", note=note)
+
+
+def _pure(A, B, tol) -> Solutions:
+    found = pure_equilibria(A, B, tol)
+    return Solutions(found, "pure", note=None if found else "the game has no pure equilibrium")
 
 
 # --------------------------------------------------------------------------- dispatch
-def _auto(A, B, tol) -> list[tuple[np.ndarray, np.ndarray]]:
+def _auto(A, B, tol) -> Solutions:
     if is_constant_sum(A, B):
-        return _lp_equilibria(A, B, tol)
-    if sum(A.shape) <= AUTO_VERTEX_LIMIT:
-        return vertex_enumeration(A, B, tol)
-    # Large games: Lemke–Howson finds some equilibria; every pure one is cheap to add.
-    return _finish(A, B, [*lemke_howson(A, B, tol), *pure_equilibria(A, B, tol)], tol)
+        out = _lp_equilibria(A, B, tol)
+    elif sum(A.shape) <= AUTO_VERTEX_LIMIT:
+        out = vertex_enumeration(A, B, tol)
+    else:
+        # Large games: Lemke–Howson finds some equilibria; every pure one is cheap to add.
+        lh = lemke_howson(A, B, tol)
+        note = f"{A.shape[0]} × {A.shape[1]} is above the vertex-enumeration limit: Lemke–Howson and pure equilibria, maybe not all"
+        out = Solutions(checked_equilibria(A, B, [*lh, *pure_equilibria(A, B, tol)], tol), "lemke-howson", lh.fallback, note)
+    return Solutions(out, "auto", out.fallback, out.note)
 
 
 METHODS: dict[str, Callable] = {
@@ -607,24 +784,39 @@ METHODS: dict[str, Callable] = {
     "vertex-enumeration": vertex_enumeration,
     "lemke-howson": lemke_howson,
     "lp": _lp_equilibria,
-    "pure": pure_equilibria,
+    "pure": _pure,
 }
-"""Equilibrium methods by name. ``auto``: constant-sum → LP with every optimal
-strategy; at most ``AUTO_VERTEX_LIMIT`` strategies in all → vertex
-enumeration (all extreme equilibria); larger → Lemke–Howson from every label
-plus every pure equilibrium (not necessarily all mixed ones)."""
+"""Equilibrium methods by name, each with the promise it keeps on every finite game:
+
+* ``auto``: constant-sum → ``lp``; at most ``AUTO_VERTEX_LIMIT`` strategies in
+  all → ``vertex-enumeration``; in both cases every extreme equilibrium and
+  nothing else. Larger games → Lemke–Howson from every label plus every pure
+  equilibrium: extreme equilibria, at least one, not necessarily all (``note``
+  says so).
+* ``vertex-enumeration``: every extreme equilibrium, and only those.
+* ``support-enumeration``: one equilibrium for every support pair that has one
+  (in a nondegenerate game, every equilibrium); in degenerate games the point
+  it returns for a support pair need not be extreme.
+* ``lemke-howson``: at least one extreme equilibrium.
+* ``lp``: constant-sum games only: every pair of extreme optimal strategies.
+* ``pure``: every pure equilibrium; may be empty (``note`` says why).
+"""
 
 
-def solve(A, B, method: str = "auto", tol: float = DEFAULT_TOL) -> list[tuple[np.ndarray, np.ndarray]]:
+def solve(A, B, method: str = "auto", tol: float = DEFAULT_TOL) -> Solutions:
     """Equilibria of the bimatrix game (A, B) by ``method`` (see :data:`METHODS`).
 
     Every returned pair has both regrets ≤ ``tol`` × that player's payoff
-    range. ``pure`` may legitimately return an empty list (no pure
+    range. The result is a :class:`Solutions` list: ``fallback`` says when
+    another method took over (and why), ``note`` when the list is empty or may
+    be incomplete. ``pure`` may legitimately return an empty list (no pure
     equilibrium); every other method returns at least one equilibrium.
+    Payoffs may have any finite scale; equilibria do not depend on it.
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}: allowed {', '.join(METHODS)}")
     if not (tol > 0):
         raise ValueError(f"tol={tol!r} is out of range: allowed > 0")
     A, B = as_game(A, B)
-    return METHODS[method](A, B, tol)
+    out = METHODS[method](A, B, tol)
+    return Solutions(out, method, out.fallback, out.note)

@@ -17,12 +17,17 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import analysis, equilibria
+from .batched import solve_many
 from .equilibria import DEFAULT_TOL
 from .payoffs import PayoffTable
 
 __all__ = ["NormalFormGame", "Equilibrium", "BootstrapResult", "ROLES"]
 
 ROLES = ("attacker", "defender")
+
+
+def _played(labels: Sequence[str], probs: np.ndarray) -> tuple[str, ...]:
+    return tuple(l for l, p in zip(labels, probs) if p > 0)
 
 
 @dataclass(frozen=True)
@@ -41,10 +46,7 @@ class Equilibrium:
     @property
     def support(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(attacker strategies played, defender strategies played)."""
-        return (
-            tuple(l for l, p in zip(self.attacker_labels, self.attacker) if p > 0),
-            tuple(l for l, p in zip(self.defender_labels, self.defender) if p > 0),
-        )
+        return _played(self.attacker_labels, self.attacker), _played(self.defender_labels, self.defender)
 
     @property
     def is_pure(self) -> bool:
@@ -121,13 +123,22 @@ class NormalFormGame:
         return equilibria.is_constant_sum(self.A, self.B)
 
     # ------------------------------------------------------------------ equilibria
-    def equilibria(self, method: str = "auto", tol: float = DEFAULT_TOL) -> list[Equilibrium]:
-        """Every equilibrium that ``method`` finds, regret-checked and deduplicated."""
-        return [self._record(x, y) for x, y in equilibria.solve(self.A, self.B, method, tol)]
+    def equilibria(self, method: str = "auto", tol: float = DEFAULT_TOL) -> equilibria.Solutions:
+        """Every equilibrium that ``method`` finds (see :data:`gametheory.equilibria.METHODS`
+        for what each promises), regret-checked and deduplicated, as a
+        :class:`~gametheory.equilibria.Solutions` list of :class:`Equilibrium`
+        records whose ``fallback`` and ``note`` say whether another method took
+        over and why the list may be empty or incomplete."""
+        found = equilibria.solve(self.A, self.B, method, tol)
+        return found.with_items(self._record(x, y) for x, y in found)
 
     def zero_sum_solution(self, tol: float = DEFAULT_TOL) -> equilibria.ZeroSumSolution:
         """Value and all optimal strategies of a constant-sum game."""
         return equilibria.zero_sum_lp(self.A, self.B, tol)
+
+    def _support(self, x: np.ndarray, y: np.ndarray) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The labels played with positive probability, as :attr:`Equilibrium.support`."""
+        return _played(self.attackers, x), _played(self.defenders, y)
 
     def _record(self, x: np.ndarray, y: np.ndarray) -> Equilibrium:
         r_a, r_d = equilibria.regret(self.A, self.B, x, y)
@@ -213,7 +224,11 @@ class NormalFormGame:
     ) -> BootstrapResult:
         """Resample every cell's per-seed payoffs and re-solve, ``replicates`` times.
 
-        Needs a game built from a payoff table with per-seed samples. For each
+        Needs a game built from a payoff table with per-seed samples. The
+        replicates are drawn all at once (:meth:`PayoffTable.resample_means`)
+        and solved together (:func:`gametheory.batched.solve_many`: identical
+        replicates once, small nondegenerate ones as stacks of linear systems),
+        with the same answers as solving each. For each
         replicate, the game's equilibria are recomputed with ``method``; the
         replicate *keeps the support* when one of them has the same support
         as ``equilibrium`` (default: the first equilibrium of the original
@@ -229,18 +244,21 @@ class NormalFormGame:
         if equilibrium is None:
             equilibrium = self.equilibria(method, tol)[0]
         target = equilibrium.support
-        rng = np.random.default_rng(seed)
+        means = self.table.resample_means(np.random.default_rng(seed), replicates)
+        As, Bs = means[..., 0], means[..., 1]
         kept, pay_a, pay_d = 0, [], []
         supports: dict[tuple, int] = {}
-        for _ in range(replicates):
-            game = NormalFormGame.from_table(self.table.resample(rng))
-            eqs = game.equilibria(method, tol)
-            supports[eqs[0].support] = supports.get(eqs[0].support, 0) + 1
-            match = next((e for e in eqs if e.support == target), None)
+        for A, B, found in zip(As, Bs, solve_many(As, Bs, method, tol)):
+            if not found:  # only ``pure`` can find nothing
+                continue
+            first = self._support(*found[0])
+            supports[first] = supports.get(first, 0) + 1
+            match = next(((x, y) for x, y in found if self._support(x, y) == target), None)
             if match is not None:
+                x, y = match
                 kept += 1
-                pay_a.append(match.attacker_payoff)
-                pay_d.append(match.defender_payoff)
+                pay_a.append(float(x @ A @ y))
+                pay_d.append(float(x @ B @ y))
         lo, hi = (1 - confidence) / 2 * 100, (1 + confidence) / 2 * 100
         ci = lambda v: (float(np.percentile(v, lo)), float(np.percentile(v, hi))) if v else (float("nan"), float("nan"))  # noqa: E731
         return BootstrapResult(

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from . import per_attacker
+from .parsing import as_integer, as_name, as_number, decode, show
 from .sources import MissingPayoff, Payoffs
 
 __all__ = ["PayoffTable", "PayoffFileError", "REQUIRED_COLUMNS", "OPTIONAL_COLUMNS"]
@@ -139,22 +140,15 @@ class PayoffTable:
                     f"{where}: {line} lacks column(s) {', '.join(missing)} "
                     f"(required: {', '.join(REQUIRED_COLUMNS)}; optional: seed)"
                 )
-            a_label, d_label = str(row["attacker"]).strip(), str(row["defender"]).strip()
-            for col, label in (("attacker", a_label), ("defender", d_label)):
-                if not label or label.lower() == "nan":
-                    raise PayoffFileError(f"{where}: {line}, column '{col}': empty strategy label")
-            vals = []
-            for col in ("attacker_payoff", "defender_payoff"):
-                vals.append(_parse_float(row[col], where, line, col))
+            a_label = as_name(row["attacker"], f"{where}: {line}, column 'attacker'", PayoffFileError)
+            d_label = as_name(row["defender"], f"{where}: {line}, column 'defender'", PayoffFileError)
+            vals = [as_number(row[c], f"{where}: {line}, column '{c}'", PayoffFileError)
+                    for c in ("attacker_payoff", "defender_payoff")]
             seed = row.get("seed")
-            seed = None if seed is None or str(seed).strip() in ("", "nan", "None") else seed
-            if seed is not None:
-                try:
-                    seed = int(float(seed))
-                except ValueError:
-                    raise PayoffFileError(
-                        f"{where}: {line}, column 'seed': {row['seed']!r} is not an integer"
-                    ) from None
+            if seed is not None and not (isinstance(seed, str) and not seed.strip()):
+                seed = as_integer(seed, f"{where}: {line}, column 'seed'", PayoffFileError)
+            else:
+                seed = None
             if a_label not in attackers:
                 attackers.append(a_label)
             if d_label not in defenders:
@@ -194,7 +188,8 @@ class PayoffTable:
                 f"DataFrame lacks column(s) {', '.join(missing)} "
                 f"(required: {', '.join(REQUIRED_COLUMNS)}; optional: seed)"
             )
-        records = [{**r, "__line__": f"row {k}"} for k, r in zip(df.index, df.to_dict("records"))]
+        records = [{**{c: _from_frame(v) for c, v in r.items()}, "__line__": f"row {k}"}
+                   for k, r in zip(df.index, df.to_dict("records"))]
         return cls.from_records(records, meta=meta or df.attrs.get("meta"), where="DataFrame")
 
     @classmethod
@@ -224,61 +219,61 @@ class PayoffTable:
     # ------------------------------------------------------------------ reading / writing
     @classmethod
     def read(cls, path: str | Path) -> "PayoffTable":
-        """Read a table from a ``.csv`` or ``.json`` file."""
+        """Read a table from a ``.csv`` or ``.json`` file.
+
+        The file must be UTF-8, or UTF-8/16/32 with a byte-order mark
+        (:func:`gametheory.parsing.decode`). Whatever the bytes, the only error
+        is :class:`PayoffFileError`, one line naming the file and, where there
+        is one, the line (CSV; JSON syntax: line and column) or key (JSON).
+        """
         path = Path(path)
+        suffix = path.suffix.lower()
         if not path.exists():
             raise PayoffFileError(f"{path}: no such file")
         if path.is_dir():
             raise PayoffFileError(f"{path}: is a directory, expected a .csv or .json payoff file")
-        suffix = path.suffix.lower()
-        text = path.read_text(encoding="utf-8")
+        if suffix not in (".csv", ".json"):
+            raise PayoffFileError(f"{path}: unknown payoff file type '{path.suffix}' (allowed: .csv, .json)")
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise PayoffFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        text = decode(data, str(path), PayoffFileError)
         if suffix == ".csv":
             return cls.read_csv_text(text, where=str(path))
-        if suffix == ".json":
-            return cls.read_json_text(text, where=str(path))
-        raise PayoffFileError(f"{path}: unknown payoff file type '{path.suffix}' (allowed: .csv, .json)")
+        return cls.read_json_text(text, where=str(path))
 
     @classmethod
     def read_csv_text(cls, text: str, where: str = "CSV") -> "PayoffTable":
-        lines = text.splitlines()
-        meta_lines, body, header_line = [], [], None
+        """A table from CSV text: ``#`` comment lines, a header, one record per line."""
+        lines = io.StringIO(text.removeprefix("\ufeff"), newline=None).read().split("\n")
+        meta_lines, header_line = [], None
         for number, line in enumerate(lines, start=1):
-            if header_line is None and (line.startswith("#") or not line.strip()):
-                if line.startswith("#"):
-                    meta_lines.append(line[1:].strip())
-                continue
-            if header_line is None:
+            if line.startswith("#"):
+                meta_lines.append(line[1:].strip())
+            elif line.strip():
                 header_line = number
-            body.append(line)
+                break
         if header_line is None:
             raise PayoffFileError(f"{where}: empty file (expected a header row: {','.join(REQUIRED_COLUMNS)})")
-        reader = csv.reader(io.StringIO("\n".join(body)))
-        header = [h.strip() for h in next(reader)]
-        per_row = per_attacker.is_per_attacker(header)
-        unknown = [] if per_row else [h for h in header if h not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-        missing = [] if per_row else [c for c in REQUIRED_COLUMNS if c not in header]
-        if missing:
-            raise PayoffFileError(
-                f"{where}: line {header_line}: header lacks column(s) {', '.join(missing)} "
-                f"(required: {', '.join(REQUIRED_COLUMNS)}; optional: seed)"
-            )
-        if unknown:
-            raise PayoffFileError(
-                f"{where}: line {header_line}: unknown column(s) {', '.join(unknown)} "
-                f"(allowed: {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)})"
-            )
-        records = []
-        for offset, fields in enumerate(reader, start=1):
-            if not fields or all(not f.strip() for f in fields):
-                continue
-            line = header_line + offset
-            if len(fields) != len(header):
-                raise PayoffFileError(
-                    f"{where}: line {line}: {len(fields)} fields, expected {len(header)} ({','.join(header)})"
-                )
-            record = dict(zip(header, fields))
-            record["__line__"] = line
-            records.append(record)
+        reader = csv.reader(io.StringIO("\n".join(lines[header_line - 1:])))
+        place = lambda: f"line {header_line - 1 + reader.line_num}"  # noqa: E731 (multi-line quoted fields count)
+        try:
+            header = [h.strip() for h in next(reader)]
+            per_row = per_attacker.is_per_attacker(header)
+            if not per_row:
+                _check_header(header, where, header_line)
+            records = []
+            for fields in reader:
+                if not fields or all(not f.strip() for f in fields):
+                    continue
+                if len(fields) != len(header):
+                    raise PayoffFileError(
+                        f"{where}: {place()}: {len(fields)} fields, expected {len(header)} ({','.join(header)})"
+                    )
+                records.append({**dict(zip(header, fields)), "__line__": header_line - 1 + reader.line_num})
+        except csv.Error as exc:
+            raise PayoffFileError(f"{where}: {place()}: not valid CSV ({' '.join(str(exc).split())})") from None
         meta = {"comments": meta_lines} if meta_lines else {}
         if per_row:
             return cls._from_per_attacker(records, meta, where)
@@ -286,26 +281,40 @@ class PayoffTable:
 
     @classmethod
     def read_json_text(cls, text: str, where: str = "JSON") -> "PayoffTable":
+        """A table from JSON text: ``{"meta": {...}, "rows": [...]}`` or just the list of rows."""
         try:
-            data = json.loads(text)
+            data = json.loads(text.removeprefix("\ufeff"), object_pairs_hook=_no_duplicate_keys)
         except json.JSONDecodeError as exc:
             raise PayoffFileError(f"{where}: line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})") from None
+        except _DuplicateKey as exc:
+            raise PayoffFileError(f"{where}: key {show(exc.args[0])} appears twice in one object") from None
+        except RecursionError:
+            raise PayoffFileError(f"{where}: invalid JSON (nested too deeply)") from None
+        except ValueError as exc:  # e.g. an integer with more digits than Python converts
+            raise PayoffFileError(f"{where}: invalid JSON ({' '.join(str(exc).split())[:120]})") from None
         if isinstance(data, list):
             data = {"rows": data}
         if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
-            raise PayoffFileError(f"{where}: expected an object with a list 'rows' (and optional 'meta')")
+            raise PayoffFileError(f"{where}: expected an object with a list 'rows' (and optional 'meta'), or a list of rows")
+        unknown = [k for k in data if k not in ("meta", "rows", "missing")]  # "missing": cells a `backfire table` export lacks
+        if unknown:
+            raise PayoffFileError(f"{where}: unknown key(s) {', '.join(map(show, unknown))} (allowed: meta, rows, missing)")
+        if not isinstance(data.get("meta", {}), dict):
+            raise PayoffFileError(f"{where}: key 'meta': {show(data['meta'])} is not an object")
         records = []
         per_row = bool(data["rows"]) and isinstance(data["rows"][0], dict) and per_attacker.is_per_attacker(data["rows"][0])
-        for k, row in enumerate(data["rows"], start=1):
+        for k, row in enumerate(data["rows"]):
             if not isinstance(row, dict):
-                raise PayoffFileError(f"{where}: rows[{k - 1}] is not an object")
+                raise PayoffFileError(f"{where}: rows[{k}]: {show(row)} is not an object")
             unknown = [] if per_row else [c for c in row if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
             if unknown:
                 raise PayoffFileError(
-                    f"{where}: rows[{k - 1}]: unknown field(s) {', '.join(unknown)} "
+                    f"{where}: rows[{k}]: unknown field(s) {', '.join(map(str, map(show, unknown))).replace(chr(39), '')} "
                     f"(allowed: {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)})"
                 )
-            records.append({**row, "__line__": f"rows[{k - 1}]"})
+            if row.get("seed", 0) is None:
+                raise PayoffFileError(f"{where}: rows[{k}], column 'seed': None is not an integer (leave the key out)")
+            records.append({**row, "__line__": f"rows[{k}]"})
         if per_row:
             return cls._from_per_attacker(records, data.get("meta") or {}, where)
         return cls.from_records(records, meta=data.get("meta") or {}, where=where)
@@ -440,6 +449,21 @@ class PayoffTable:
             table._cells[key] = _Cell(cell.values[idx], tuple(cell.seeds[t] for t in idx))
         return table
 
+    def resample_means(self, rng: np.random.Generator, replicates: int) -> np.ndarray:
+        """``replicates`` bootstrap replicates of the mean payoff matrices at once.
+
+        Every cell's S samples are drawn S times with replacement, per replicate,
+        all replicates in one draw per cell. Returns an array of shape
+        (replicates, m, n, 2): [..., 0] the attacker's means, [..., 1] the
+        defender's. Missing cells are NaN.
+        """
+        out = np.full((replicates, *self.shape, 2), np.nan)
+        for (i, j), cell in self._cells.items():
+            s = len(cell.values)
+            idx = rng.integers(0, s, size=(replicates, s))
+            out[:, i, j, :] = cell.values[idx].mean(axis=1)
+        return out
+
     def _index(self, labels: tuple[str, ...], label: str, role: str) -> int:
         try:
             return labels.index(label)
@@ -472,6 +496,39 @@ class PayoffTable:
         return "\n".join(lines)
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.loads``' object hook: a key given twice is an error, not "the last one wins"."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _check_header(header: list[str], where: str, line: int) -> None:
+    """The CSV header: every required column, no unknown ones, none twice."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise PayoffFileError(
+            f"{where}: line {line}: header lacks column(s) {', '.join(missing)} "
+            f"(required: {', '.join(REQUIRED_COLUMNS)}; optional: seed)"
+        )
+    unknown = [show(h) for h in header if h not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    if unknown:
+        raise PayoffFileError(
+            f"{where}: line {line}: unknown column(s) {', '.join(unknown).replace(chr(39), '')} "
+            f"(allowed: {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)})"
+        )
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:
+        raise PayoffFileError(f"{where}: line {line}: column(s) {', '.join(twice)} appear more than once")
+
+
 def _role_index(role: str) -> int:
     if role not in _ROLES:
         raise ValueError(f"role {role!r} is unknown: allowed {', '.join(_ROLES)}")
@@ -483,14 +540,14 @@ def _place(line: Any) -> str:
     return f"line {line}" if isinstance(line, int) else str(line)
 
 
-def _parse_float(value: Any, where: str, line: str, column: str) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise PayoffFileError(f"{where}: {line}, column '{column}': {value!r} is not a number") from None
-    if not math.isfinite(out):
-        raise PayoffFileError(f"{where}: {line}, column '{column}': {value!r} is not a finite number")
-    return out
+def _from_frame(value: Any) -> Any:
+    """A DataFrame cell as a record value: missing (NaN, NA) → None; an integral float
+    (a seed column with gaps is stored as floats) → int; anything else unchanged."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
 
 
 def _cell_from_payoffs(p: Payoffs) -> _Cell:

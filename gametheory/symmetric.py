@@ -90,6 +90,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import gammaln
 
+from .equilibria import Solutions
 from .sources import MissingPayoff, Payoffs, PayoffSource
 
 __all__ = [
@@ -1002,7 +1003,7 @@ class RoleSymmetricGame:
         steps: int = 10_000,
         dt: float = 0.5,
         dedup_tol: float = 1e-4,
-    ) -> list[Equilibrium]:
+    ) -> Solutions:
         """Role-symmetric equilibria found from several starts, deduplicated, each with its regret.
 
         ``starts``: ``(σ, τ)`` pairs, or ``None`` for :meth:`default_starts`
@@ -1020,9 +1021,12 @@ class RoleSymmetricGame:
         :data:`PURIFY_BELOW` set to 0 (preferred when still within ``tol``),
         is kept if its regret (``Regret.max``, absolute) is at most ``tol``.
         Points within ``dedup_tol`` (max-norm on σ and τ) of a kept one are
-        merged, keeping the lower regret. Sorted by regret. Neither method
-        guarantees finding every equilibrium; :meth:`pure_equilibria` lists
-        the pure ones exhaustively.
+        merged, keeping the lower regret. Sorted by regret, as a
+        :class:`~gametheory.equilibria.Solutions` list: when no run ends within
+        ``tol`` (replicator dynamics cycling around a mixed equilibrium, as in
+        an inspection game), the list is empty and its ``note`` says so, with
+        the smallest regret reached. Neither method guarantees finding every
+        equilibrium; :meth:`pure_equilibria` lists the pure ones exhaustively.
         """
         if method not in METHODS:
             raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
@@ -1041,6 +1045,7 @@ class RoleSymmetricGame:
                 runs.append((f"start:{i}", *self.check_mixtures(s0, t0)))
             runs += [r for r in self.default_starts(n_random, seed) if r[0].startswith("random:")]
         found: list[Equilibrium] = []
+        closest = math.inf
         for label, s0, t0 in runs:
             if method == "replicator":
                 res = self.replicator_dynamics(s0, t0, steps=steps, dt=dt, tol=tol)
@@ -1048,6 +1053,7 @@ class RoleSymmetricGame:
             else:
                 sigma, tau, regret = self.regret_minimize(s0, t0, steps=min(steps, 500))
             sigma, tau, regret = self._purify(sigma, tau, regret, tol)
+            closest = min(closest, regret.max)
             if regret.max > tol:
                 continue
             candidate = Equilibrium(sigma, tau, regret, self._attackers, self._defenders, label)
@@ -1058,7 +1064,12 @@ class RoleSymmetricGame:
                     break
             else:
                 found.append(candidate)
-        return sorted(found, key=lambda e: e.regret.max)
+        note = None
+        if not found:
+            hint = "the dynamics may cycle; try method='regret-min'" if method == "replicator" else "try more starts"
+            note = (f"{method} found no equilibrium: none of the {len(runs)} runs ended with regret ≤ {tol:g} "
+                    f"(smallest {closest:.3g}); {hint}")
+        return Solutions(sorted(found, key=lambda e: e.regret.max), method, note=note)
 
     def _purify(self, sigma: np.ndarray, tau: np.ndarray, regret: Regret, tol: float) -> tuple[np.ndarray, np.ndarray, Regret]:
         s = np.where(sigma < PURIFY_BELOW, 0.0, sigma)

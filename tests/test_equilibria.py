@@ -169,3 +169,56 @@ def test_property_lp_value_is_minimax(data):
     for x, y in solve(A, -A, "vertex-enumeration"):
         assert abs(x @ A @ y - sol.value) < 1e-7
     assert is_constant_sum(A, 1 - A)
+
+
+# --------------------------------------------------------------------------- regressions (issue 15)
+def test_support_enumeration_keeps_equilibria_with_rounding_noise():
+    # nashpy's indifference solver rejects the probability -1e-17 it computes here: 0 equilibria.
+    A = [[8, 0, 2], [2, 4, 4]]
+    B = [[3, 3, 6], [9, 2, 0]]
+    for method in ALL:
+        assert as_set(solve(A, B, method)) == {((0.75, 0.25), (0.25, 0.0, 0.75))}, method
+
+
+def test_constant_sum_optimal_sets_are_exactly_their_extreme_points():
+    A = np.array([[2.0, 2.0], [0.0, 3.0], [3.0, 0.0]])
+    expected = {((1.0, 0.0, 0.0), (0.666667, 0.333333)), ((1.0, 0.0, 0.0), (0.333333, 0.666667))}
+    sol = zero_sum_lp(A, 3 - A)
+    assert {tuple(np.round(y, 6)) for y in sol.col_vertices} == {(0.666667, 0.333333), (0.333333, 0.666667)}
+    assert sol.exhaustive
+    for method in ("auto", "lp", "vertex-enumeration"):
+        assert as_set(solve(A, 3 - A, method)) == expected, method
+
+
+@pytest.mark.parametrize("scale", [1e15, 1e-12])
+def test_constant_sum_at_extreme_payoff_scales(scale):
+    A = np.array([[2.0, 2.0], [0.0, 3.0], [3.0, 0.0]])
+    found = solve(A * scale, (3 - A) * scale)
+    assert as_set(found) == as_set(solve(A, 3 - A))
+    assert zero_sum_lp(A * scale, (3 - A) * scale).value == pytest.approx(2 * scale)
+
+
+def test_a_fallback_is_reported_not_silent(monkeypatch):
+    from scipy.spatial import QhullError
+
+    from gametheory import equilibria
+
+    def refuse(M):
+        raise QhullError("QH6154 Qhull precision error: initial simplex is flat")
+
+    monkeypatch.setattr(equilibria, "_polytope_vertices", refuse)
+    A, B = np.array([[3.0, 0.0], [5.0, 1.0]]), np.array([[3.0, 5.0], [0.0, 1.0]])
+    found = solve(A, B, "vertex-enumeration")
+    assert as_set(found) == {((0.0, 1.0), (0.0, 1.0))}
+    assert found.fallback.startswith("support-enumeration: qhull could not") and "QH6154" in found.fallback
+    assert "\n" not in found.fallback
+    plain = solve(A, B, "support-enumeration")
+    assert plain.fallback is None and plain.report() == {"method": "support-enumeration", "fallback": None, "note": None}
+    game = NormalFormGame(A, B)
+    assert game.equilibria("vertex-enumeration").fallback == found.fallback
+
+
+def test_pure_says_why_it_is_empty():
+    A = np.array([[1.0, -1.0], [-1.0, 1.0]])
+    found = solve(A, -A, "pure")
+    assert found == [] and found.note == "the game has no pure equilibrium"

@@ -611,3 +611,19 @@ def test_module_imports_neither_torch_nor_oracle():
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_find_equilibria_says_when_a_method_found_nothing():
+    # The inspection game with one attacker: its only equilibrium is mixed on both sides, which
+    # replicator dynamics circles around and never reaches [HS98]; regret-min reaches it.
+    A = np.array([[-1.0, 2.0], [0.0, 0.0]])
+    B = np.array([[1.0, -2.0], [-0.5, 0.0]])
+    game = RoleSymmetricGame(["attack", "abstain"], ["inspect", "trust"], 1)
+    for i, s in enumerate(game.attacker_strategies):
+        for j, d in enumerate(game.defender_strategies):
+            game.set_payoffs(((1, 0) if i == 0 else (0, 1), d), {s: A[i, j]}, B[i, j])
+    cycling = game.find_equilibria(method="replicator", steps=2000)
+    assert cycling == [] and cycling.method == "replicator"
+    assert cycling.note.startswith("replicator found no equilibrium: none of the ") and "may cycle" in cycling.note
+    found = game.find_equilibria(method="regret-min", tol=1e-9)
+    assert len(found) == 1 and found.note is None

@@ -77,6 +77,9 @@ def _as_text(path, method, game, eqs, scale, zs, boots) -> str:
     kind = "equilibrium" if len(eqs) == 1 else "equilibria"
     extra = "" if method != "pure" or eqs else " (the game has no pure equilibrium; try --method auto)"
     lines.append(f"{len(eqs)} {kind} (method {method}){extra}:")
+    for label in ("fallback", "note"):
+        if getattr(eqs, label, None):
+            lines.append(f"  {label}: {getattr(eqs, label)}")
     for k, e in enumerate(eqs, start=1):
         lines.append("")
         lines.append(f"  #{k} ({'pure' if e.is_pure else 'mixed'})")

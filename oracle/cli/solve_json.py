@@ -79,6 +79,9 @@ def as_json(path, method, game, eqs, scale, zs, boots) -> dict[str, Any]:
         "elimination": elimination_json(game),
         "constant_sum": zs is not None,
         "equilibria": [],
+        # which method produced the list, any fallback to another one (and why), and why it may be empty
+        "fallback": getattr(eqs, "fallback", None),
+        "note": getattr(eqs, "note", None),
     }
     if zs is not None:
         out["value"] = s(zs.value)
