@@ -45,6 +45,7 @@ References
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Hashable, Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
@@ -146,4 +147,9 @@ def confidence_radius(
         return float((hi - lo) * math.sqrt(math.log(2.0 / delta) / (2.0 * n)))
     if n < 2:
         return math.inf
-    return float(student_t.ppf(1.0 - delta / 2.0, n - 1) * samples.std(ddof=1) / math.sqrt(n))
+    return float(_t_quantile(1.0 - delta / 2.0, n - 1) * samples.std(ddof=1) / math.sqrt(n))
+
+
+@lru_cache(maxsize=1024)
+def _t_quantile(q: float, df: int) -> float:
+    return float(student_t.ppf(q, df))

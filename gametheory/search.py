@@ -123,7 +123,10 @@ class SearchConfig:
     confidence intervals. ``interval``: ``"t"`` or ``"hoeffding"``.
     ``initial_samples``: samples of a newly measured profile;
     ``max_samples_per_profile``: cap of adaptive seeds. ``dpr``: search the
-    ``k``-player DPR reduction instead of the full game.
+    ``k``-player DPR reduction instead of the full game. ``stop_at_first``:
+    stop exploring once one candidate is confirmed or accepted (sampling
+    still settles the candidates at hand), instead of exploring until every
+    candidate is settled.
     """
 
     max_profiles: int | None = None
@@ -135,7 +138,8 @@ class SearchConfig:
     max_samples_per_profile: int = 16
     payoff_range: tuple[float, float] = (0.0, 1.0)
     dpr: int | None = None
-    solver_steps: int = 3000
+    stop_at_first: bool = False
+    solver_steps: int = 1000
     max_rounds: int = 500
 
     def __post_init__(self):
@@ -335,6 +339,7 @@ class _Search:
         self.explored: list[tuple[tuple[int, ...], tuple[str, ...]]] = [
             ((s,), (d,)) for s in range(self.K) for d in self.D
         ]
+        self.queue: list[tuple[tuple[int, ...], tuple[str, ...]]] = []
         self.exhausted = False
         self._solved: dict[tuple, list] = {}
 
@@ -428,7 +433,7 @@ class _Search:
                                  roles[DEFENDER_ROLE])
             found = []
             for method in ("replicator", "regret-min"):
-                found += game.find_equilibria(method=method, n_random=2, steps=self.cfg.solver_steps, tol=1e-6)
+                found += game.find_equilibria(method=method, n_random=0, steps=self.cfg.solver_steps, tol=1e-6)
             out: list[tuple[np.ndarray, np.ndarray]] = []
             for eq in found:
                 sigma = np.zeros(self.K)
@@ -551,18 +556,32 @@ class _Search:
             if need and self.measure(need):
                 continue
             requests: dict[Profile, int] = {}
+            settled = False
             for sub, sigma, tau in cands:
-                _, pointed, raises = self.judge(sub, sigma, tau)
-                for new in pointed:
-                    if not any(_inside(new, old) for old in self.explored):
-                        self.explored.append(new)
-                        requests.update({p: n0 for p in self.full_profiles(self.subgame_profiles(new))
-                                         if p not in self.data})
+                cand, pointed, raises = self.judge(sub, sigma, tau)
+                settled |= cand.status in ("confirmed", "accepted")
+                self.queue += [s for s in pointed if s not in self.queue]
                 for p, n in raises.items():
                     requests[p] = max(requests.get(p, 0), n)
+            if not (settled and self.cfg.stop_at_first):
+                for new in self._next_subgames():
+                    self.explored.append(new)
+                    requests.update({p: n0 for p in self.full_profiles(self.subgame_profiles(new))
+                                     if p not in self.data})
             if not requests or not self.measure(requests):
                 break
         return self.result()
+
+    def _next_subgames(self) -> list:
+        """Pop the queued subgames not inside an explored one, the smallest (fewest profiles) first."""
+        self.queue = [q for q in self.queue if not any(_inside(q, old) for old in self.explored)]
+        if not self.queue:
+            return []
+        size = {q: len(self.subgame_profiles(q)) for q in self.queue}
+        smallest = min(size.values())
+        out = [q for q in self.queue if size[q] == smallest]
+        self.queue = [q for q in self.queue if size[q] != smallest]
+        return out
 
     def result(self) -> SearchResult:
         judged = [self.judge(sub, s, t)[0] for sub, s, t in self.candidates()]
