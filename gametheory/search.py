@@ -11,7 +11,8 @@ analysis (EGTA) and its *quiesce* procedure [JSW10]_, [Wel16]_:
 2. **Solve** every complete explored subgame that no larger complete explored
    subgame contains (:meth:`RoleSymmetricGame.find_equilibria`, replicator
    dynamics and regret minimisation); each equilibrium found is a *candidate*
-   ``(σ, τ)``, embedded in the whole game (zero outside ``S``, ``T``).
+   ``(σ, τ)``, embedded in the whole game (zero outside ``S``, ``T``;
+   probabilities below :data:`DROP_BELOW` dropped).
 3. **Deviate.** Measure every profile that a unilateral deviation from a
    candidate reads: one attacker switching to any of the ``K`` strategies
    against the others drawn from ``σ`` (all of the defender's strategies in
@@ -107,6 +108,8 @@ __all__ = ["SearchConfig", "Candidate", "SearchResult", "equilibrium_search", "d
 
 #: Candidate statuses, from best to worst.
 STATUSES = ("confirmed", "accepted", "unconfirmed", "refuted")
+#: A subgame equilibrium's probabilities below this are dropped (a near-pure point becomes pure).
+DROP_BELOW = 1e-3
 #: Share of a gain's radius whose profiles get more samples when it is ambiguous.
 RADIUS_SHARE = 0.9
 
@@ -369,7 +372,7 @@ class _Search:
 
     def _ingest(self, profile: Profile, record: Payoffs) -> None:
         self.data[profile] = record
-        cap = self.cfg.max_samples_per_profile
+        cap = min(self.cfg.max_samples_per_profile, self.asked[profile])
         for role in record.roles:
             values = sample_values(record, role, cap)
             self.stats[(profile, role)] = (float(values.mean()), confidence_radius(
@@ -379,7 +382,7 @@ class _Search:
         record = self.data.get(profile)
         if record is None:
             return 0
-        return len(sample_values(record, DEFENDER_ROLE))
+        return min(len(sample_values(record, DEFENDER_ROLE)), self.asked[profile])
 
     def measure(self, requests: dict[Profile, int]) -> bool:
         """Ask the source for one batch (within the budget); False if nothing could be asked."""
@@ -391,7 +394,7 @@ class _Search:
         answer = self.source.sample(batch)
         for p, n in batch:
             self.asked[p] = max(self.asked.get(p, 0), n)
-            if p in answer:
+            if p in answer:  # only the first `asked` samples count, so that a fuller cache changes nothing
                 self._ingest(p, answer[p])
             elif p not in self.data:
                 self.missing[p] = getattr(self.source, "missing", {}).get(p, "the source did not serve it")
@@ -439,6 +442,7 @@ class _Search:
                 sigma = np.zeros(self.K)
                 sigma[list(S)] = eq.sigma
                 tau = np.array([eq.tau[T.index(d)] if d in T else 0.0 for d in self.D])
+                sigma, tau = _rounded(sigma), _rounded(tau)
                 if not any(np.abs(sigma - s).max() < 1e-4 and np.abs(tau - t).max() < 1e-4 for s, t in out):
                     out.append((sigma, tau))
             self._solved[version] = out
@@ -481,7 +485,7 @@ class _Search:
                 estimates[name] = (math.nan, math.inf)
                 continue
             est = sum(w * s[0] for w, s in zip(weights.values(), stats))
-            estimates[name] = (float(est), float(sum(abs(w) * s[1] for w, s in zip(weights.values(), stats))))
+            estimates[name] = (float(est), float(sum(abs(w) * s[1] for w, s in zip(weights.values(), stats) if w)))
         outside = [g for g in estimates if not self._inside_support(g, sigma, tau)]
         unknown = [g for g in outside if math.isnan(estimates[g][0])]
         beneficial = [g for g in outside if estimates[g][0] - estimates[g][1] > tol]
@@ -507,7 +511,8 @@ class _Search:
         for g in ambiguous:
             share: dict[Profile, float] = {}
             for (p, role), w in self.gains(sigma, tau)[g].items():
-                share[p] = share.get(p, 0.0) + abs(w) * self.stat((p, role))[1]
+                if w:
+                    share[p] = share.get(p, 0.0) + abs(w) * self.stat((p, role))[1]
             total, acc = sum(share.values()), 0.0
             for p, r in sorted(share.items(), key=lambda x: -x[1]):
                 if acc >= RADIUS_SHARE * total:
@@ -600,6 +605,12 @@ class _Search:
             measured={p: self.held(p) for p in self.data}, missing=dict(self.missing), steps=self.steps,
             budget_exhausted=self.exhausted, config=self.cfg, game=game,
         )
+
+
+def _rounded(x: np.ndarray) -> np.ndarray:
+    """Probabilities below :data:`DROP_BELOW` set to 0, the rest renormalised."""
+    x = np.where(x < DROP_BELOW, 0.0, x)
+    return x / x.sum()
 
 
 def _inside(a, b) -> bool:
