@@ -9,8 +9,9 @@ analysis (EGTA) and its *quiesce* procedure [JSW10]_, [Wel16]_:
    attackers to ``S`` and the defender to ``T``; it is *complete* when every
    profile in it has been measured.
 2. **Solve** every complete explored subgame that no larger complete explored
-   subgame contains (:meth:`RoleSymmetricGame.find_equilibria`, replicator
-   dynamics and regret minimisation); each equilibrium found is a *candidate*
+   subgame contains (:meth:`RoleSymmetricGame.find_equilibria`; by default
+   regret minimisation from the uniform and every pure start, which also
+   reaches unstable equilibria); each equilibrium found is a *candidate*
    ``(σ, τ)``, embedded in the whole game (zero outside ``S``, ``T``;
    probabilities below :data:`DROP_BELOW` dropped).
 3. **Deviate.** Measure every profile that a unilateral deviation from a
@@ -129,7 +130,10 @@ class SearchConfig:
     ``k``-player DPR reduction instead of the full game. ``stop_at_first``:
     stop exploring once one candidate is confirmed or accepted (sampling
     still settles the candidates at hand), instead of exploring until every
-    candidate is settled.
+    candidate is settled. ``solvers``: the methods of
+    :meth:`~gametheory.symmetric.RoleSymmetricGame.find_equilibria` run on
+    each subgame (from its default starts: uniform and every pure profile),
+    ``solver_steps`` each.
     """
 
     max_profiles: int | None = None
@@ -142,7 +146,8 @@ class SearchConfig:
     payoff_range: tuple[float, float] = (0.0, 1.0)
     dpr: int | None = None
     stop_at_first: bool = False
-    solver_steps: int = 1000
+    solvers: tuple[str, ...] = ("regret-min",)
+    solver_steps: int = 500
     max_rounds: int = 500
 
     def __post_init__(self):
@@ -435,7 +440,7 @@ class _Search:
                 game.set_payoffs((sub_counts, d), {r: v for r, v in roles.items() if r != DEFENDER_ROLE},
                                  roles[DEFENDER_ROLE])
             found = []
-            for method in ("replicator", "regret-min"):
+            for method in self.cfg.solvers:
                 found += game.find_equilibria(method=method, n_random=0, steps=self.cfg.solver_steps, tol=1e-6)
             out: list[tuple[np.ndarray, np.ndarray]] = []
             for eq in found:
@@ -568,12 +573,14 @@ class _Search:
                 self.queue += [s for s in pointed if s not in self.queue]
                 for p, n in raises.items():
                     requests[p] = max(requests.get(p, 0), n)
+            grown = False
             if not (settled and self.cfg.stop_at_first):
                 for new in self._next_subgames():
+                    grown = True
                     self.explored.append(new)
                     requests.update({p: n0 for p in self.full_profiles(self.subgame_profiles(new))
                                      if p not in self.data})
-            if not requests or not self.measure(requests):
+            if not self.measure(requests) and not grown:
                 break
         return self.result()
 

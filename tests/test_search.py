@@ -40,7 +40,9 @@ def test_escalation_finds_and_confirms_dominant_escalation():
     assert result.equilibria[0].status in ("confirmed", "accepted")
     assert game.true_game().regret(result.equilibria[0].sigma, result.equilibria[0].tau).max == 0
     assert not any(m == ({"keep": 1.0}, {"none": 1.0}) for m in mixtures(result))
-    assert result.n_profiles < RoleSymmetricGame(game.attacker_strategies, game.defender_strategies, N).num_profiles
+    first = search(game, stop_at_first=True)
+    assert mixtures(first)[0] == ({"escalate": 1.0}, {"filter": 1.0})
+    assert first.n_profiles < RoleSymmetricGame(game.attacker_strategies, game.defender_strategies, N).num_profiles
 
 
 def test_coordination_finds_both_pure_equilibria_and_confirms_them():
@@ -171,3 +173,17 @@ def test_search_summary_is_json_and_lists_unmeasured_profiles():
     assert len(data["equilibria"]) == 2 and data["missing"]
     assert data["equilibria"][0]["status"] == "confirmed"
     json.dumps(result.to_dict())
+
+
+def test_benchmark_quick_runs_and_prints_its_table(capsys):
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "search.py"
+    spec = importlib.util.spec_from_file_location("benchmark_search", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(["--quick"])
+    out = capsys.readouterr().out
+    for method in ("full", "dpr", "search", "search-dpr"):
+        assert f"| {method} |" in out
