@@ -20,7 +20,7 @@ samples of one (profile, role) payoff, each holding with probability
 
 * ``"hoeffding"`` [Hoe63]_: payoffs in ``[lo, hi]``, i.i.d. samples:
   ``|x̄_n − μ| ≤ (hi − lo) · sqrt(log(2/δ') / (2n))``. Rigorous, distribution-free,
-  and wide: with 10 samples and ``δ' = 10⁻⁴`` it is ±0.73 on ``[0, 1]``.
+  and wide: with 10 samples and ``δ' = 10⁻⁴`` it is ±0.70 on ``[0, 1]``.
 * ``"t"``: Student's t interval ``t_{n-1, 1-δ'/2} · s / sqrt(n)`` (``s`` the
   sample standard deviation); exact for Gaussian noise only, an approximation
   otherwise, infinite for ``n < 2``.
@@ -35,11 +35,11 @@ References
 ----------
 .. [Hoe63] W. Hoeffding, "Probability inequalities for sums of bounded random
    variables", JASA 58 (1963).
-.. [AV20] E. Areyan Viqueira, C. Cousins, Y. Mohammad and A. Greenwald,
-   "Learning equilibria of simulation-based games", arXiv:1905.13379 (2019/2020).
+.. [AV20] E. Areyan Viqueira, C. Cousins, E. Upfal and A. Greenwald,
+   "Learning equilibria of simulation-based games", arXiv:1905.13379.
 .. [CMAG23] C. Cousins, B. Mishra, E. Areyan Viqueira and A. Greenwald,
-   "Learning properties in simulation-based games", AAMAS 2023 (progressive
-   sampling with pruning, PSP).
+   "Learning properties in simulation-based games", AAMAS 2023, arXiv:2208.06400
+   (progressive sampling with pruning, PSP).
 """
 
 from __future__ import annotations

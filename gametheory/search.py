@@ -78,8 +78,10 @@ References
    exploration in empirical games", AAMAS 2010.
 .. [Wel16] M. P. Wellman, "Putting the agent in agent-based modeling",
    AAMAS 2016; and "Methods for empirical game-theoretic analysis", AAAI 2006.
-.. [AV20] E. Areyan Viqueira et al., "Learning equilibria of simulation-based games" (2019/2020).
-.. [CMAG23] C. Cousins et al., "Learning properties in simulation-based games", AAMAS 2023.
+.. [AV20] E. Areyan Viqueira, C. Cousins, E. Upfal and A. Greenwald, "Learning equilibria of
+   simulation-based games", arXiv:1905.13379.
+.. [CMAG23] C. Cousins, B. Mishra, E. Areyan Viqueira and A. Greenwald, "Learning properties in
+   simulation-based games", AAMAS 2023, arXiv:2208.06400.
 """
 
 from __future__ import annotations
