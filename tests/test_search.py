@@ -187,3 +187,23 @@ def test_benchmark_quick_runs_and_prints_its_table(capsys):
     out = capsys.readouterr().out
     for method in ("full", "dpr", "search", "search-dpr"):
         assert f"| {method} |" in out
+
+
+def test_noise_free_samples_confirm_without_extra_seeds_and_hoeffding_stays_cautious():
+    game = escalation_game(N)
+    exact = search(game, SyntheticSource(game, concentration=None), stop_at_first=True)
+    assert exact.equilibria[0].status == "confirmed" and set(exact.measured.values()) == {2}
+    wide = search(game, interval="hoeffding", stop_at_first=True)
+    assert mixtures(wide)[0] == ({"escalate": 1.0}, {"filter": 1.0})
+    assert wide.equilibria[0].status == "accepted"  # ±0.8-wide intervals at 16 seeds settle nothing
+    assert wide.equilibria[0].regret_bound > 0.1
+
+
+def test_bad_options_are_rejected_with_the_allowed_values():
+    game = escalation_game(N)
+    with pytest.raises(ValueError, match="allowed"):
+        search(game, dpr=4)
+    with pytest.raises(ValueError, match="delta"):
+        search(game, delta=1.5)
+    with pytest.raises(ValueError, match="sample"):
+        equilibrium_search(object(), game.attacker_strategies, game.defender_strategies, N)
