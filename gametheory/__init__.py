@@ -7,6 +7,7 @@ Modules: :mod:`~gametheory.payoffs` (payoff tables, CSV/JSON/DataFrame),
 :mod:`~gametheory.symmetric` (N interchangeable attackers, DPR, replicator
 dynamics), :mod:`~gametheory.sources` (the payoff-source protocol),
 :mod:`~gametheory.sampling` (batched sampling, confidence radii),
+:mod:`~gametheory.deviations` (deviation gains as weights on profile payoffs),
 :mod:`~gametheory.search` (adaptive subgame-and-deviation equilibrium search
 with adaptive seeds), :mod:`~gametheory.symmetric_report` (solve summaries,
 price of anarchy), :mod:`~gametheory.synthetic` (synthetic games with known

@@ -19,7 +19,7 @@ analysis (EGTA) and its *quiesce* procedure [JSW10]_, [Wel16]_:
    against the others drawn from ``σ`` (all of the defender's strategies in
    ``supp τ``), and the defender switching to any of its ``D`` strategies.
 4. **Test** each deviation's gain ``g`` (a linear combination of profile
-   means, :func:`deviation_gains`) with a confidence interval
+   means, :func:`gametheory.deviations.deviation_gains`) with a confidence interval
    ``[ĝ − r, ĝ + r]``, ``r = Σ |w_p| ε_p`` from the per-(profile, role)
    radii of :func:`gametheory.sampling.confidence_radius`:
 
@@ -88,10 +88,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Hashable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
+from .deviations import Key, deviation_gains, dpr_reads, subgame_profiles
 from .sampling import INTERVALS, as_sample_source, confidence_radius, sample_values, union_delta
 from .sources import Payoffs
 from .symmetric import (
@@ -100,14 +101,10 @@ from .symmetric import (
     Regret,
     RoleSymmetricGame,
     _check_dpr,
-    dpr_attacker_profile,
-    dpr_defender_profiles,
-    multinomial_profiles,
-    multinomial_weights,
     num_profiles,
 )
 
-__all__ = ["SearchConfig", "Candidate", "SearchResult", "equilibrium_search", "deviation_gains", "dpr_reads"]
+__all__ = ["SearchConfig", "Candidate", "SearchResult", "equilibrium_search"]
 
 #: Candidate statuses, from best to worst.
 STATUSES = ("confirmed", "accepted", "unconfirmed", "refuted")
@@ -116,7 +113,6 @@ DROP_BELOW = 1e-3
 #: Share of a gain's radius whose profiles get more samples when it is ambiguous.
 RADIUS_SHARE = 0.9
 
-Key = tuple[Profile, str]  # (profile, role)
 
 
 @dataclass(frozen=True)
@@ -256,77 +252,6 @@ def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-# =========================================================================== pure functions
-def dpr_reads(profile: Profile, n_attackers: int, attackers: Sequence[str]) -> dict[str, list[tuple[Profile, float]]]:
-    """Per role, the full-game ``(profile, weight)`` pairs a ``k``-player DPR profile's payoff is read from.
-
-    Attacker strategy ``s``: ``[(dpr_attacker_profile(c, s, N), 1)]``; the
-    defender: :func:`~gametheory.symmetric.dpr_defender_profiles`. With
-    ``sum(c) = N`` (no reduction) every role reads the profile itself.
-    """
-    counts, d = profile
-    if sum(counts) == n_attackers:
-        return {r: [(profile, 1.0)] for r in [s for s, c in zip(attackers, counts) if c > 0] + [DEFENDER_ROLE]}
-    out = {attackers[s]: [((dpr_attacker_profile(counts, s, n_attackers), d), 1.0)]
-           for s in range(len(counts)) if counts[s] > 0}
-    out[DEFENDER_ROLE] = [((full, d), w) for full, w in dpr_defender_profiles(counts, n_attackers)]
-    return out
-
-
-def _embed(rows: np.ndarray, support: np.ndarray, k: int) -> np.ndarray:
-    out = np.zeros((len(rows), k), dtype=np.int64)
-    out[:, support] = rows
-    return out
-
-
-def deviation_gains(
-    n: int, sigma: np.ndarray, tau: np.ndarray, attackers: Sequence[str], defenders: Sequence[str]
-) -> dict[str, dict[Key, float]]:
-    """Each unilateral deviation's gain at ``(σ, τ)`` as weights on (profile, role) means.
-
-    With ``P`` the multinomial over the support of ``σ``:
-    ``g_t = Σ_d τ_d Σ_c P_{n-1,σ}(c) [u_t(c+e_t, d) − Σ_s σ_s u_s(c+e_s, d)]``
-    for attacker strategy ``t`` (``"attacker:<t>"``), and
-    ``h_e = Σ_c P_{n,σ}(c) [v(c, e) − Σ_d τ_d v(c, d)]`` for defender
-    strategy ``e`` (``"defender:<e>"``); the role-symmetric regret is
-    ``max(0, max g, max h)`` (:mod:`gametheory.symmetric`). Returns, per
-    gain, ``{((counts, d), role): weight}``.
-    """
-    K, S = len(attackers), np.flatnonzero(sigma > 0)
-    gains: dict[str, dict[Key, float]] = {}
-    others = _embed(multinomial_profiles(n - 1, len(S)), S, K)
-    p_others = multinomial_weights(n - 1, sigma[S], others[:, S])
-    for t in range(K):
-        w: dict[Key, float] = {}
-        for di in np.flatnonzero(tau > 0):
-            d = defenders[di]
-            for c, p in zip(others, p_others * tau[di]):
-                for s in set(S.tolist()) | {t}:
-                    c2 = c.copy()
-                    c2[s] += 1
-                    key = ((tuple(int(x) for x in c2), d), attackers[s])
-                    w[key] = w.get(key, 0.0) + p * ((s == t) - sigma[s])
-        gains[f"attacker:{attackers[t]}"] = w
-    full = _embed(multinomial_profiles(n, len(S)), S, K)
-    p_full = multinomial_weights(n, sigma[S], full[:, S])
-    for ei, e in enumerate(defenders):
-        w = {}
-        for c, p in zip(full, p_full):
-            counts = tuple(int(x) for x in c)
-            for di, d in enumerate(defenders):
-                coef = p * ((di == ei) - tau[di])
-                if coef:
-                    key = ((counts, d), DEFENDER_ROLE)
-                    w[key] = w.get(key, 0.0) + coef
-        gains[f"defender:{e}"] = w
-    return gains
-
-
-def _subgame_profiles(n: int, S: tuple[int, ...], T: Sequence[str], k: int) -> list[Profile]:
-    rows = _embed(multinomial_profiles(n, len(S)), np.array(S, dtype=np.int64), k)
-    return [(tuple(int(x) for x in r), d) for r in rows for d in T]
-
-
 # =========================================================================== the search
 class _Search:
     """State of one search: the data held, the subgames explored, the batches asked (module docstring)."""
@@ -423,7 +348,7 @@ class _Search:
 
     # ------------------------------------------------------------------ subgames
     def subgame_profiles(self, sub: tuple[tuple[int, ...], tuple[str, ...]]) -> list[Profile]:
-        return _subgame_profiles(self.n, sub[0], sub[1], self.K)
+        return subgame_profiles(self.n, sub[0], sub[1], self.K)
 
     def complete(self, sub) -> bool:
         return all(self.view_stat(vp, r) is not None for vp in self.subgame_profiles(sub) for r in self.reads(vp))

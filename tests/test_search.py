@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from gametheory.sampling import PayoffSourceSampler, confidence_radius, union_delta
-from gametheory.search import SearchConfig, deviation_gains, equilibrium_search
+from gametheory.deviations import deviation_gains
+from gametheory.search import SearchConfig, equilibrium_search
 from gametheory.sources import MappingSource
 from gametheory.symmetric import RoleSymmetricGame
 from gametheory.symmetric_report import best_symmetric_outcome, summarize_search, summarize_symmetric
