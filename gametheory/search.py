@@ -44,10 +44,12 @@ reduced game, and measures the full-game profiles each reduced profile reads
 :func:`~gametheory.symmetric.dpr_defender_profiles`).
 
 **Resuming.** The search keeps no state beyond the source's data: every
-decision is a function of the samples returned so far, and sample counts are
-requested, not drawn, so a source whose cache already holds cells answers the
-same requests from the cache, and a new search re-derives the old one's
-state without measuring anything again.
+decision is a function of the samples returned so far, of which it uses only
+the first ``n`` it asked for (a cache holding more changes nothing), so a
+source whose cache already holds cells answers the same requests from the
+cache, and a new search re-derives the old one's state without measuring
+anything again. A plain source that serves fewer samples than asked is used
+as it is (no further seeds are asked of it).
 
 **What it guarantees** (see also ``docs/search.md``). With
 ``interval="hoeffding"``, payoffs in ``payoff_range`` and i.i.d. samples per
