@@ -503,7 +503,7 @@ class _Search:
                 for p, n in raises.items():
                     requests[p] = max(requests.get(p, 0), n)
             grown = False
-            if not (settled and self.cfg.stop_at_first):
+            if not requests and not (settled and self.cfg.stop_at_first):  # settle the candidates first
                 for new in self._next_subgames():
                     grown = True
                     self.explored.append(new)
