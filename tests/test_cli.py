@@ -15,10 +15,11 @@ def test_solve_table6_text(capsys):
     assert main(["solve", TABLE6]) == 0
     out = capsys.readouterr().out
     assert "1 equilibrium" in out
-    assert "attacker: Random triggers 1" in out
-    assert "defender: Defense 1" in out
-    assert "payoffs:  attacker 20.3, defender 79.7" in out
+    assert "attacker plays:  Random triggers: 1.00" in out
+    assert "defender plays:  Defense: 1.00" in out
+    assert "expected payoff: attacker 20.3, defender 79.7" in out
     assert "(payoffs ×100)" in out
+    assert "Each cell: (attacker payoff, defender payoff)." in out and "±" not in out
 
 
 def test_solve_table6_json(capsys):
@@ -46,8 +47,29 @@ def test_solve_mixed_game_and_bootstrap(tmp_path, capsys):
     path.write_text("\n".join(rows) + "\n")
     assert main(["solve", str(path), "--bootstrap", "20"]) == 0
     out = capsys.readouterr().out
-    assert "(mixed)" in out and "heads 0.5, tails 0.5" in out
-    assert "bootstrap (20 resamples): same support in 100.0%" in out
+    assert "(mixed)" in out and "heads: 0.50, tails: 0.50" in out
+    assert "bootstrap:       20 resamples of the seeds: same support in 100.0%" in out
+    # what ± means, said once, under the table where it first appears
+    assert out.count("±: standard deviation of the attacker payoff over seeds, n: seeds.") == 1
+    # three seeds a cell: the bootstrap is flagged as thin, in the text and in --json
+    assert "Warning: some cells have only 3 seed(s) (fewer than 5)" in out
+    assert main(["solve", str(path), "--bootstrap", "20", "--json"]) == 0
+    (warning,) = json.loads(capsys.readouterr().out)["warnings"]
+    assert "only 3 seed(s)" in warning
+
+
+def test_enough_seeds_no_thin_warning(tmp_path, capsys):
+    rows = ["attacker,defender,attacker_payoff,defender_payoff,seed"]
+    for s in range(5):
+        e = 0.01 * s
+        rows += [f"a,x,{0.6 + e},{0.4 - e},{s}", f"a,y,{0.2 + e},{0.8 - e},{s}",
+                 f"b,x,{0.3 + e},{0.7 - e},{s}", f"b,y,{0.5 + e},{0.5 - e},{s}"]
+    path = tmp_path / "five.csv"
+    path.write_text("\n".join(rows) + "\n")
+    assert main(["solve", str(path), "--bootstrap", "10", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"] == []
+    assert main(["solve", str(path), "--bootstrap", "10"]) == 0
+    assert "Warning" not in capsys.readouterr().out
 
 
 BAD = [

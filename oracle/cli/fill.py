@@ -7,7 +7,10 @@ import json
 
 import numpy as np
 
-from .common import UsageError, oracle_from_args
+from oracle.progress import write
+
+from .common import UsageError, command, oracle_from_args
+from .status import time_left
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
         line = (f"[{done['n']}/{total}] {job.describe()}: ASR {outcome.attacker_payoff * 100:.1f} ± "
                 f"{outcome.attacker_payoff_std * 100:.1f}, clean acc {np.nanmean(outcome.clean_acc) * 100:.1f}, "
                 f"val acc {outcome.defender_val_acc * 100:.1f} ({how}, {secs:.1f} s)")
-        _print_above_bar(line)
+        write(line)
 
     if not quiet:
         print(f"game {spec.name!r}: {len(spec.attackers)} attacker × {len(spec.defenders)} defender strategies, "
@@ -42,15 +45,10 @@ def run(args: argparse.Namespace) -> int:
     if not quiet:
         print(f"trained {len(report.trained)}, from cache {len(report.cached)}, by another process {len(report.waited)}, "
               f"left {len(report.remaining)}; {report.seconds:.1f} s", flush=True)
-        if not report.remaining:
-            print(f"solve it: backfire solve {args.spec}" + (f" --cache {args.cache}" if args.cache else ""))
+        if report.remaining:
+            print(f"stopped after --max-cells {args.max_cells}: {len(report.remaining)} job(s) left, "
+                  f"{time_left(oracle, report.remaining)}; go on with: {command(args, 'fill')}")
+        else:
+            print(f"solve it: {command(args, 'solve')}")
     return 0
 
-
-def _print_above_bar(line: str) -> None:
-    try:
-        from tqdm.auto import tqdm
-
-        tqdm.write(line)
-    except ImportError:  # pragma: no cover
-        print(line, flush=True)
