@@ -121,3 +121,14 @@ def test_console_script_starts_without_torch():
 def test_gametheory_and_strategies_never_import_torch():
     code = "import sys, gametheory, strategies, gametheory.symmetric; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_suggested_commands_keep_the_options_given():
+    import argparse
+
+    from oracle.cli.common import command, duration
+
+    args = argparse.Namespace(spec="my game.toml", seeds=[1, 2], cache="/tmp/c.sqlite", data_dir=None, device="cuda")
+    assert command(args, "fill") == "backfire fill 'my game.toml' --seeds 1 2 --cache /tmp/c.sqlite --device cuda"
+    assert command(args, "solve") == "backfire solve 'my game.toml' --seeds 1 2 --cache /tmp/c.sqlite"
+    assert [duration(s) for s in (42, 600, 4 * 3600)] == ["42 s", "10 min", "4.0 h"]

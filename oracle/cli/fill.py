@@ -12,6 +12,12 @@ from oracle.progress import write
 from .common import UsageError, command, oracle_from_args
 from .status import time_left
 
+#: What the per-job lines' figures mean, printed once before them.
+LEGEND = ("per job: ASR = the attackers' attack success, mean ± sd over the attackers; clean acc = accuracy on their "
+          "run-time inputs without triggers; val acc = the defender's clean validation accuracy")
+LEGEND_FEDERATED = ("per job: ASR = the attackers' backdoor accuracy at the last round, mean ± sd over the attackers; "
+                    "clean acc and val acc = the global model's main-task accuracy")
+
 
 def run(args: argparse.Namespace) -> int:
     from oracle.fill import fill
@@ -38,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
     if not quiet:
         print(f"game {spec.name!r}: {len(spec.attackers)} attacker × {len(spec.defenders)} defender strategies, "
               f"N = {spec.n_attackers}, seeds {list(spec.seeds)}; {total} job(s); cache {oracle.cache.path}", flush=True)
+        if len(oracle.missing()):
+            print(LEGEND_FEDERATED if getattr(spec.environment, "kind", "") == "federated" else LEGEND, flush=True)
     report = fill(oracle, max_jobs=args.max_cells, executor=args.executor, ray_address=args.ray_address, on_done=on_done)
     if args.json:
         counts = {k: len(getattr(report, k)) for k in ("trained", "cached", "waited", "remaining")}

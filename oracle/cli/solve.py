@@ -8,7 +8,7 @@ import json
 import math
 from pathlib import Path
 
-from .common import UsageError, table_from_cache
+from .common import UsageError, command, table_from_cache
 
 #: Fewer seeds per cell than this and a bootstrap or interval is flagged as thin.
 MIN_SEEDS = 5
@@ -35,7 +35,10 @@ def run(args: argparse.Namespace) -> int:
     boots = []
     if args.bootstrap:
         if not table.has_samples():
-            raise UsageError(f"backfire: {path}: --bootstrap needs per-seed samples (a 'seed' column), this table has one value per cell")
+            more = argparse.Namespace(**{**vars(args), "seeds": list(range(3407, 3407 + MIN_SEEDS))})
+            fix = (f"measure several seeds ({command(more, 'fill')}), then solve with the same --seeds"
+                   if path.suffix.lower() == ".toml" else "give a table with a 'seed' column and a row per cell and seed")
+            raise UsageError(f"backfire: {path}: --bootstrap needs per-seed samples, this table has one value per cell; {fix}")
         boots = [game.bootstrap(e, replicates=args.bootstrap, method=args.method, seed=args.seed, tol=tol) for e in eqs]
     warnings = [w for w in [thin_statistics(table) if boots else None] if w]
     if args.json:
