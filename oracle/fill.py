@@ -133,7 +133,7 @@ def _bar(items: list, progress: bool) -> Iterable:
         return items
     from oracle.progress import progress as progress_bar
 
-    return progress_bar(items, desc="cells", unit="cell", leave=False)
+    return progress_bar(items, desc="cells", unit="cell", leave=False, in_logs=False)
 
 
 def evaluate_job(spec_toml: str, attacker: dict[str, Any] | None, defender: dict[str, Any], seed: int,

@@ -39,19 +39,20 @@ def interactive(stream: Any = None) -> bool:
 
 
 def progress(iterable: Iterable | None = None, *, total: int | None = None, desc: str = "", unit: str = "it",
-             enabled: bool = True, leave: bool = True):  # type: ignore[no-untyped-def]
+             enabled: bool = True, leave: bool = True, in_logs: bool = True):  # type: ignore[no-untyped-def]
     """A progress bar over ``iterable`` (or one updated by hand up to ``total``).
 
-    Disabled: iterates silently. In a terminal: ``tqdm``. Elsewhere:
-    :class:`PlainProgress`; a transient bar (``leave=False``, such as the
-    cells of a fill, whose callers print a line per cell) prints nothing
-    there. All three have ``update``, ``set_postfix``, ``close`` and iterate.
+    Disabled: iterates silently. In a terminal: ``tqdm``, which stays on
+    screen when done if ``leave``. Elsewhere: :class:`PlainProgress`, or
+    nothing at all without ``in_logs`` (the cells of a fill, whose caller
+    prints a line per cell). All have ``update``, ``set_postfix``, ``close``
+    and iterate.
     """
     if enabled and interactive():
         from tqdm.auto import tqdm
 
         return tqdm(iterable, total=total, desc=desc, unit=unit, leave=leave)
-    return PlainProgress(iterable, total=total, desc=desc, unit=unit, silent=not enabled or not leave)
+    return PlainProgress(iterable, total=total, desc=desc, unit=unit, silent=not (enabled and in_logs))
 
 
 def write(line: str) -> None:

@@ -35,7 +35,7 @@ def test_quick_work_prints_nothing():
 def test_silent_and_disabled_bars_iterate_quietly(capsys, monkeypatch):
     monkeypatch.setenv("BACKFIRE_PROGRESS", "plain")
     assert list(progress(range(3), desc="x", enabled=False)) == [0, 1, 2]
-    assert list(progress(range(3), desc="cells", leave=False)) == [0, 1, 2]
+    assert list(progress(range(3), desc="cells", leave=False, in_logs=False)) == [0, 1, 2]
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
 

@@ -475,7 +475,8 @@ def train_victim(
     history: dict[str, list[float]] = {"train_loss": [], "val_loss": [], "val_acc": [], "seconds": []}
     best_loss, best_epoch, best_state, bad_epochs = math.inf, 0, None, 0
     stopped_early = False
-    bar = progress_bar(range(1, cfg.max_epochs + 1), desc=f"train {model_name} ({cfg.name})", unit="epoch", enabled=progress)
+    bar = progress_bar(range(1, cfg.max_epochs + 1), desc=f"train {model_name} ({cfg.name})", unit="epoch",
+                     enabled=progress, leave=False)
     model.train()
     with _cudnn_benchmark(dev.type == "cuda"):
         for epoch in bar:
