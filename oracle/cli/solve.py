@@ -35,12 +35,11 @@ def run(args: argparse.Namespace) -> int:
     boots = []
     if args.bootstrap:
         if not table.has_samples():
-            more = argparse.Namespace(**{**vars(args), "seeds": list(range(3407, 3407 + MIN_SEEDS))})
-            fix = (f"measure several seeds ({command(more, 'fill')}), then solve with the same --seeds"
-                   if path.suffix.lower() == ".toml" else "give a table with a 'seed' column and a row per cell and seed")
+            fix = (more_seeds(args, path) if path.suffix.lower() == ".toml"
+                   else "give a table with a 'seed' column and a row per cell and seed")
             raise UsageError(f"backfire: {path}: --bootstrap needs per-seed samples, this table has one value per cell; {fix}")
         boots = [game.bootstrap(e, replicates=args.bootstrap, method=args.method, seed=args.seed, tol=tol) for e in eqs]
-    warnings = [w for w in [thin_statistics(table) if boots else None] if w]
+    warnings = [w for w in [thin_statistics(table, more_seeds(args, path)) if boots else None] if w]
     if args.json:
         out = _as_json(path, args.method, game, eqs, scale, zs, boots)
         out["warnings"] = warnings
@@ -110,7 +109,7 @@ def _mixture_text(mix: dict[str, float]) -> str:
     return ", ".join(f"{s}: {p:.2f}" if p >= 0.005 else f"{s}: {p:.1g}" for s, p in mix.items())
 
 
-def thin_statistics(table) -> str | None:
+def thin_statistics(table, fix: str) -> str | None:
     """A warning when a table's per-cell seeds are too few for a bootstrap or
     an interval to say much (fewer than :data:`MIN_SEEDS` in some cell), else None."""
     counts = table.count()
@@ -118,7 +117,16 @@ def thin_statistics(table) -> str | None:
     if fewest >= MIN_SEEDS:
         return None
     return (f"some cells have only {fewest} seed(s) (fewer than {MIN_SEEDS}): resampling so few values says little, "
-            "so read the bootstrap's shares and intervals as rough; add seeds (backfire fill SPEC --seeds ...) to firm them up")
+            f"so read the bootstrap's shares and intervals as rough; {fix}")
+
+
+def more_seeds(args: argparse.Namespace, path: Path) -> str:
+    """How to get more seeds: for a spec, the fill (and solve) commands with MIN_SEEDS of them."""
+    if path.suffix.lower() != ".toml":
+        return "measure more seeds a cell"
+    seeds = list(dict.fromkeys([*(args.seeds or []), *range(3407, 3407 + MIN_SEEDS)]))[:max(MIN_SEEDS, len(args.seeds or []))]
+    more = argparse.Namespace(**{**vars(args), "seeds": seeds})
+    return f"measure more seeds: {command(more, 'fill')}, then solve with the same --seeds"
 
 
 def _as_json(path, method, game, eqs, scale, zs, boots) -> dict:
