@@ -64,6 +64,7 @@ def main() -> None:
                                    defenders=defenders), cache=cache, device=args.device)
     floor = 100 / oracle.dataset.num_classes
     paper = args.dataset == "mnist" and args.n_images is None
+    print()
     print(_header(len(args.seeds), paper), flush=True)
     rows = []
     for n in args.ns:
