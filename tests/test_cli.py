@@ -132,3 +132,36 @@ def test_suggested_commands_keep_the_options_given():
     assert command(args, "fill") == "backfire fill 'my game.toml' --seeds 1 2 --cache /tmp/c.sqlite --device cuda"
     assert command(args, "solve") == "backfire solve 'my game.toml' --seeds 1 2 --cache /tmp/c.sqlite"
     assert [duration(s) for s in (42, 600, 4 * 3600)] == ["42 s", "10 min", "4.0 h"]
+
+
+def test_status_estimates_missing_time_from_cached_timings(tmp_path, capsys):
+    """Outcomes stored with known timings (no training): the estimate is their median per defender."""
+    from oracle.cli.common import estimate_seconds
+    from oracle.payoff_oracle import PayoffOracle
+    from oracle.specs import load_spec
+    from oracle.store.cache import ResultCache
+    from oracle.store.outcome import Outcome
+
+    spec_path = tmp_path / "g.toml"
+    spec_path.write_text(
+        '[game]\nname = "g"\nn_attackers = 2\nseeds = [1, 2]\n'
+        '[environment]\ndataset = "digits"\nv_d = 0.5\nn_max = 2\npreset = "tiny"\n'
+        '[[attackers]]\nname = "a"\neps = 0.5\np = 0.2\nlabels = { kind = "random" }\n'
+        '[[defenders]]\nname = "plain"\narchitecture = "smallcnn"\ndefense = "none"\n'
+        '[[defenders]]\nname = "filter"\narchitecture = "smallcnn"\ndefense = "spectral-signatures"\n'
+    )
+    cache = tmp_path / "c.sqlite"
+    oracle = PayoffOracle(load_spec(spec_path), cache=ResultCache(cache), train=False)
+    assert estimate_seconds(oracle, oracle.missing()) is None
+    seconds = {"plain": 10.0, "filter": 30.0}
+    for job in oracle.jobs(seeds=[1]):
+        oracle.store(job, Outcome(asr=(1.0, 0.0), asr_excluding_target=(1.0, 0.0), clean_label_acc=(0.0, 1.0),
+                                  clean_acc=(0.9, 0.9), targets=(1, 2), defender_val_acc=0.9, seed=1,
+                                  timings={"train": seconds[job.defender.label] - 1, "poison": 1.0},
+                                  environment={"device": "cpu"}))
+    total, where = estimate_seconds(oracle, oracle.missing())
+    assert total == 40.0 and "2 cached job(s) of this game" in where and "cpu" in where
+    assert main(["status", str(spec_path), "--cache", str(cache), "--seeds", "1", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "2 of 4 distinct job(s) missing; about 40 s to train" in out
+    assert f"fill them: backfire fill {spec_path} --seeds 1 2 --cache {cache}" in out
