@@ -165,3 +165,12 @@ def test_status_estimates_missing_time_from_cached_timings(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "2 of 4 distinct job(s) missing; about 40 s to train" in out
     assert f"fill them: backfire fill {spec_path} --seeds 1 2 --cache {cache}" in out
+
+
+def test_not_a_cache_names_the_fix(tmp_path, capsys):
+    bogus = tmp_path / "notes.sqlite"
+    bogus.write_text("hello\n")
+    assert main(["status", "examples/games/demo.toml", "--cache", str(bogus)]) == 2
+    err = capsys.readouterr().err
+    assert "is not a backfire result cache" in err and "point --cache (or $BACKFIRE_CACHE) at" in err
+    assert err.count("\n") == 1

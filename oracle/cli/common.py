@@ -20,6 +20,15 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
 
 
+def fix_for(exc: BaseException) -> str:
+    """The fix to add to an error's line where its message names none ('' otherwise)."""
+    from oracle.store.cache import CacheError
+
+    if isinstance(exc, CacheError) and "not a backfire result cache" in str(exc):
+        return "; point --cache (or $BACKFIRE_CACHE) at a backfire result cache, or at a new file"
+    return ""
+
+
 def one_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return " ".join(text.split())
