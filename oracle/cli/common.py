@@ -117,10 +117,10 @@ def estimate_seconds(oracle, jobs) -> tuple[float, str] | None:
 
 
 def _alike_seconds(oracle, devices: set) -> list[float]:
-    env, preset = oracle.environment_key_data, oracle.preset
+    ref = oracle.profile(oracle.jobs()[0])  # the environment and (poisoning games) the preset, as keyed
     out = []
     for cell in oracle.cache.cells():
-        if cell.profile.get("environment") == env and cell.profile.get("preset") == preset:
+        if cell.profile.get("environment") == ref["environment"] and cell.profile.get("preset") == ref.get("preset"):
             for outcome in oracle.cache.outcomes(cell.cell_key):
                 seconds = outcome_seconds(outcome)
                 if seconds is not None:
