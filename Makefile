@@ -16,9 +16,9 @@ $(BIN)/.backfire-installed: pyproject.toml
 install: $(BIN)/.backfire-installed
 
 demo: install
-	$(BIN)/backfire solve examples/payoffs/table6.csv
-	$(BIN)/backfire fill examples/games/quickstart.toml
-	$(BIN)/backfire solve examples/games/quickstart.toml
+	$(BIN)/python examples/backfiring.py --ns 1 5 20 --n-max 20 --n-images 2000 --v-d 0.5 --preset tiny --lr 0.05 --figure backfiring.png
+	$(BIN)/backfire fill examples/games/demo.toml
+	$(BIN)/backfire solve examples/games/demo.toml --bootstrap 200
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -1,15 +1,20 @@
-"""The backfiring effect at small scale: one attacker succeeds, many attackers fall towards 1/|Y|.
+"""The backfiring effect: one attacker succeeds, many attackers fall towards 1/|Y|.
 
-    python examples/backfiring.py                        # MNIST, SmallCNN, N = 1, 5, 20, 100 (CPU: ~10 min)
+    python examples/backfiring.py                        # MNIST, SmallCNN, N = 1, 5, 20, 100, 3 seeds (CPU: ~30 min)
     python examples/backfiring.py --ns 1 100 --preset fast --device cuda
+    python examples/backfiring.py --ns 1 5 20 --n-max 20 --n-images 2000 --v-d 0.5 --preset tiny --lr 0.05 \
+        --figure backfiring.png                          # what `make demo` runs (~1 min on two CPU cores)
 
 Datta & Shadbolt, Table 1 (E2, MNIST): accuracy w.r.t. poisoned labels
 100.0 at N = 1 and 27.5 ± 22.2 at N = 100. Here each N is a one-cell game
 (attackers with independent random triggers and random target labels,
-ε = p = 0.55; the defender trains SmallCNN) measured by the payoff oracle, so
-every run is cached: run it again and nothing is retrained. Attacker shares
-are sized on N_max = 100 (V_d = 0.2, E2's setting), so each attacker's real
-poison rate is the same for every N.
+ε = p = 0.55; the defender trains SmallCNN) measured by the payoff oracle
+for every seed, so every run is cached: run it again and nothing is
+retrained. Attacker shares are sized on N_max (by default V_d = 0.2, E2's setting), so
+each attacker's real poison rate is the same for every N. For each N the
+table gives the collective attack success (the mean over attackers of each
+one's success) averaged over seeds, ± its standard deviation over seeds, and
+each seed's value; --figure draws the same with the 1/|Y| line.
 """
 
 from __future__ import annotations
@@ -18,44 +23,118 @@ import argparse
 
 import numpy as np
 
-from oracle.store.cache import ResultCache
+from oracle.cli.solve import MIN_SEEDS
 from oracle.payoff_oracle import PayoffOracle
 from oracle.specs import Environment, GameSpec
+from oracle.store.cache import ResultCache
 from strategies import AttackerStrategy, DefenderStrategy
 
 PAPER = {1: "100.0", 100: "27.5 ± 22.2"}
+BAR = 40  # characters for 100 %
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ns", type=int, nargs="+", default=[1, 5, 20, 100], help="numbers of attackers N")
+    ap.add_argument("--n-max", type=int, default=None, help="N_max, on which attacker shares are sized (default: max(100, largest N))")
     ap.add_argument("--dataset", default="mnist")
     ap.add_argument("--n-images", type=int, default=None, help="use a stratified subset of this many images")
     ap.add_argument("--architecture", default="smallcnn")
     ap.add_argument("--preset", default="fast", help="training preset: tiny, fast, paper")
+    ap.add_argument("--lr", type=float, default=None, help="the preset's peak learning rate instead of its own")
+    ap.add_argument("--v-d", type=float, default=0.2, help="the defender's share V_d (default 0.2, E2's setting)")
     ap.add_argument("--device", default=None)
     ap.add_argument("--cache", default=None, help="result cache file (default: the user's cache)")
-    ap.add_argument("--seed", type=int, default=3407)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[3407, 3408, 3409])
+    ap.add_argument("--figure", default=None, metavar="PNG", help="also draw attack success against N to this file")
     args = ap.parse_args()
-    n_max = max(100, *args.ns)
-    env = Environment(dataset=args.dataset, n_images=args.n_images, v_d=0.2, n_max=n_max, preset=args.preset)
+    n_max = args.n_max or max(100, *args.ns)
+    overrides = {"lr": args.lr} if args.lr is not None else {}
+    env = Environment(dataset=args.dataset, n_images=args.n_images, v_d=args.v_d, n_max=n_max, preset=args.preset,
+                      preset_overrides=overrides)
     cache = ResultCache(args.cache)
     attackers = {"independent": AttackerStrategy.independent(eps=0.55, p=0.55)}
     defenders = {args.architecture: DefenderStrategy(args.architecture, "none", name=args.architecture)}
-    print(f"{args.dataset}, {args.architecture}, preset {args.preset}, V_d = 0.2, N_max = {n_max}, eps = p = 0.55, seed {args.seed}")
-    print(f"{'N':>5}  {'acc w.r.t. poisoned labels':>28}  {'acc w.r.t. clean labels':>24}  {'clean acc':>9}  {'val acc':>7}  {'paper':>12}")
+    subset = f"{args.n_images:,}-image subset" if args.n_images else "all images"
+    lr = f" (lr {args.lr:g})" if args.lr is not None else ""
+    print(f"Backfiring: {args.dataset} ({subset}), {args.architecture}, preset {args.preset}{lr}; V_d = {args.v_d:g}, N_max = {n_max}, "
+          f"eps = p = 0.55, seeds {', '.join(map(str, args.seeds))}")
+    print("Each of N attackers poisons its own share with its own random trigger and random target label.")
+    oracle = PayoffOracle(GameSpec(name="backfiring", environment=env, n_attackers=1, attackers=attackers,
+                                   defenders=defenders), cache=cache, device=args.device)
+    floor = 100 / oracle.dataset.num_classes
+    paper = args.dataset == "mnist" and args.n_images is None
+    print()
+    print(_header(len(args.seeds), paper), flush=True)
+    rows = []
     for n in args.ns:
         spec = GameSpec(name=f"backfiring-N{n}", environment=env, n_attackers=n, attackers=attackers,
-                        defenders=defenders, seeds=(args.seed,))
+                        defenders=defenders, seeds=tuple(args.seeds))
         oracle = PayoffOracle(spec, cache=cache, device=args.device, progress=True)
-        (job,) = oracle.jobs()
-        o = oracle.run(job)
-        asr = np.asarray(o.asr) * 100
-        cl = np.asarray(o.clean_label_acc) * 100
-        print(f"{n:>5}  {asr.mean():>19.1f} ± {asr.std():>5.1f}  {cl.mean():>15.1f} ± {cl.std():>5.1f}  "
-              f"{np.nanmean(o.clean_acc) * 100:>9.1f}  {o.defender_val_acc * 100:>7.1f}  {PAPER.get(n, ''):>12}",
-              flush=True)
-    print(f"lower bound 1/|Y| = {100 / 10:.1f}")
+        outcomes = [oracle.run(job) for job in oracle.jobs()]
+        rows.append((n, outcomes))
+        print(_row(n, outcomes, floor, paper), flush=True)
+    print(_legend(len(args.seeds), floor))
+    if args.figure:
+        _figure(rows, floor, args, args.figure)
+        print(f"figure: {args.figure}")
+
+
+def _header(seeds: int, paper: bool) -> str:
+    return (f"{'N':>5}  {'attack success %':>16}  {'per seed':<{6 * seeds}} {'clean acc %':>11}  "
+            f"{'0 %':<{BAR // 2}}{'100 %':>{BAR // 2}}" + ("  paper" if paper else ""))
+
+
+def _row(n: int, outcomes, floor: float, paper: bool) -> str:
+    """One N: attack success (mean ± sd over seeds, each seed, a bar), clean accuracy."""
+    asr = np.array([o.attacker_payoff for o in outcomes]) * 100
+    clean = np.mean([np.nanmean(o.clean_acc) for o in outcomes]) * 100
+    sd = asr.std(ddof=1) if len(asr) > 1 else 0.0
+    per_seed = " ".join(f"{v:5.1f}" for v in asr)
+    return (f"{n:>5}  {asr.mean():>7.1f} ± {sd:>5.1f}   {per_seed:<{6 * len(asr)}} {clean:>11.1f}  {_bar(asr.mean(), floor)}"
+            + (f"  {PAPER.get(n, '')}" if paper else ""))
+
+
+def _legend(seeds: int, floor: float) -> str:
+    lines = [f"1/|Y| = {floor:.1f} % (the '|' in the bars): the success of attackers whose triggers the model ignores.",
+             "attack success: the mean over attackers of each one's accuracy w.r.t. its poisoned labels on its "
+             f"triggered inputs; ±: standard deviation over the {seeds} seeds; clean acc: on clean inputs."]
+    if seeds < MIN_SEEDS:
+        lines.append(f"({seeds} seeds, fewer than {MIN_SEEDS}: the spread is a rough one.)")
+    return "\n".join(lines)
+
+
+def _bar(value: float, floor: float) -> str:
+    """A text bar of ``value`` percent, ``BAR`` characters for 100, with '|' at ``floor``."""
+    cells = ["█" if k < round(value / 100 * BAR) else "·" for k in range(BAR)]
+    cells[min(BAR - 1, round(floor / 100 * BAR))] = "|"
+    return "".join(cells)
+
+
+def _figure(rows, floor: float, args, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ns = [n for n, _ in rows]
+    asr = [np.array([o.attacker_payoff for o in outcomes]) * 100 for _, outcomes in rows]
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for n, values in zip(ns, asr):
+        ax.scatter([n] * len(values), values, color="tab:blue", alpha=0.35, s=14)
+    ax.errorbar(ns, [v.mean() for v in asr], yerr=[v.std(ddof=1) if len(v) > 1 else 0 for v in asr],
+                color="tab:blue", marker="o", capsize=3, label=f"mean ± sd over {len(asr[0])} seeds")
+    ax.axhline(floor, color="tab:red", linestyle="--", label="1/|Y|")
+    ax.set_xscale("log")
+    ax.set_xticks(ns, [str(n) for n in ns])
+    ax.set_ylim(0, 105)
+    ax.set_xlabel("number of attackers N")
+    ax.set_ylabel("collective attack success (%)")
+    ax.set_title(f"Backfiring: {args.dataset}, {args.architecture}, preset {args.preset}")
+    ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

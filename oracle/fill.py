@@ -131,9 +131,9 @@ def _wait_for(oracle: PayoffOracle, deferred: list[Job], report: FillReport, on_
 def _bar(items: list, progress: bool) -> Iterable:
     if not progress or not items:
         return items
-    from tqdm.auto import tqdm
+    from oracle.progress import progress as progress_bar
 
-    return tqdm(items, desc="cells", unit="cell", leave=False)
+    return progress_bar(items, desc="cells", unit="cell", leave=False, in_logs=False)
 
 
 def evaluate_job(spec_toml: str, attacker: dict[str, Any] | None, defender: dict[str, Any], seed: int,

@@ -15,10 +15,11 @@ def test_solve_table6_text(capsys):
     assert main(["solve", TABLE6]) == 0
     out = capsys.readouterr().out
     assert "1 equilibrium" in out
-    assert "attacker: Random triggers 1" in out
-    assert "defender: Defense 1" in out
-    assert "payoffs:  attacker 20.3, defender 79.7" in out
+    assert "attacker plays:  Random triggers: 1.00" in out
+    assert "defender plays:  Defense: 1.00" in out
+    assert "expected payoff: attacker 20.3, defender 79.7" in out
     assert "(payoffs ×100)" in out
+    assert "Each cell: (attacker payoff, defender payoff)." in out and "±" not in out
 
 
 def test_solve_table6_json(capsys):
@@ -46,8 +47,29 @@ def test_solve_mixed_game_and_bootstrap(tmp_path, capsys):
     path.write_text("\n".join(rows) + "\n")
     assert main(["solve", str(path), "--bootstrap", "20"]) == 0
     out = capsys.readouterr().out
-    assert "(mixed)" in out and "heads 0.5, tails 0.5" in out
-    assert "bootstrap (20 resamples): same support in 100.0%" in out
+    assert "(mixed)" in out and "heads: 0.50, tails: 0.50" in out
+    assert "bootstrap:       20 resamples of the seeds: same support in 100.0%" in out
+    # what ± means, said once, under the table where it first appears
+    assert out.count("±: standard deviation of the attacker payoff over seeds, n: seeds.") == 1
+    # three seeds a cell: the bootstrap is flagged as thin, in the text and in --json
+    assert "Warning: some cells have only 3 seed(s) (fewer than 5)" in out
+    assert main(["solve", str(path), "--bootstrap", "20", "--json"]) == 0
+    (warning,) = json.loads(capsys.readouterr().out)["warnings"]
+    assert "only 3 seed(s)" in warning
+
+
+def test_enough_seeds_no_thin_warning(tmp_path, capsys):
+    rows = ["attacker,defender,attacker_payoff,defender_payoff,seed"]
+    for s in range(5):
+        e = 0.01 * s
+        rows += [f"a,x,{0.6 + e},{0.4 - e},{s}", f"a,y,{0.2 + e},{0.8 - e},{s}",
+                 f"b,x,{0.3 + e},{0.7 - e},{s}", f"b,y,{0.5 + e},{0.5 - e},{s}"]
+    path = tmp_path / "five.csv"
+    path.write_text("\n".join(rows) + "\n")
+    assert main(["solve", str(path), "--bootstrap", "10", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"] == []
+    assert main(["solve", str(path), "--bootstrap", "10"]) == 0
+    assert "Warning" not in capsys.readouterr().out
 
 
 BAD = [
@@ -99,3 +121,56 @@ def test_console_script_starts_without_torch():
 def test_gametheory_and_strategies_never_import_torch():
     code = "import sys, gametheory, strategies, gametheory.symmetric; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_suggested_commands_keep_the_options_given():
+    import argparse
+
+    from oracle.cli.common import command, duration
+
+    args = argparse.Namespace(spec="my game.toml", seeds=[1, 2], cache="/tmp/c.sqlite", data_dir=None, device="cuda")
+    assert command(args, "fill") == "backfire fill 'my game.toml' --seeds 1 2 --cache /tmp/c.sqlite --device cuda"
+    assert command(args, "solve") == "backfire solve 'my game.toml' --seeds 1 2 --cache /tmp/c.sqlite"
+    assert [duration(s) for s in (42, 600, 4 * 3600)] == ["42 s", "10 min", "4.0 h"]
+
+
+def test_status_estimates_missing_time_from_cached_timings(tmp_path, capsys):
+    """Outcomes stored with known timings (no training): the estimate is their median per defender."""
+    from oracle.cli.common import estimate_seconds
+    from oracle.payoff_oracle import PayoffOracle
+    from oracle.specs import load_spec
+    from oracle.store.cache import ResultCache
+    from oracle.store.outcome import Outcome
+
+    spec_path = tmp_path / "g.toml"
+    spec_path.write_text(
+        '[game]\nname = "g"\nn_attackers = 2\nseeds = [1, 2]\n'
+        '[environment]\ndataset = "digits"\nv_d = 0.5\nn_max = 2\npreset = "tiny"\n'
+        '[[attackers]]\nname = "a"\neps = 0.5\np = 0.2\nlabels = { kind = "random" }\n'
+        '[[defenders]]\nname = "plain"\narchitecture = "smallcnn"\ndefense = "none"\n'
+        '[[defenders]]\nname = "filter"\narchitecture = "smallcnn"\ndefense = "spectral-signatures"\n'
+    )
+    cache = tmp_path / "c.sqlite"
+    oracle = PayoffOracle(load_spec(spec_path), cache=ResultCache(cache), train=False)
+    assert estimate_seconds(oracle, oracle.missing()) is None
+    seconds = {"plain": 10.0, "filter": 30.0}
+    for job in oracle.jobs(seeds=[1]):
+        oracle.store(job, Outcome(asr=(1.0, 0.0), asr_excluding_target=(1.0, 0.0), clean_label_acc=(0.0, 1.0),
+                                  clean_acc=(0.9, 0.9), targets=(1, 2), defender_val_acc=0.9, seed=1,
+                                  timings={"train": seconds[job.defender.label] - 1, "poison": 1.0},
+                                  environment={"device": "cpu"}))
+    total, where = estimate_seconds(oracle, oracle.missing())
+    assert total == 40.0 and "2 cached job(s) of this game" in where and "cpu" in where
+    assert main(["status", str(spec_path), "--cache", str(cache), "--seeds", "1", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "2 of 4 distinct job(s) missing; about 40 s to train" in out
+    assert f"fill them: backfire fill {spec_path} --seeds 1 2 --cache {cache}" in out
+
+
+def test_not_a_cache_names_the_fix(tmp_path, capsys):
+    bogus = tmp_path / "notes.sqlite"
+    bogus.write_text("hello\n")
+    assert main(["status", "examples/games/demo.toml", "--cache", str(bogus)]) == 2
+    err = capsys.readouterr().err
+    assert "is not a backfire result cache" in err and "point --cache (or $BACKFIRE_CACHE) at" in err
+    assert err.count("\n") == 1

@@ -106,7 +106,7 @@ def test_table_csv_round_trip_to_solve_and_pandas(filled, tmp_path, capsys):
     assert from_csv["table"] == from_spec["table"]
     # the per-seed samples survive the export: the bootstrap runs on it
     assert main(["solve", str(out), "--bootstrap", "20"]) == 0
-    assert "bootstrap (20 resamples)" in capsys.readouterr().out
+    assert "20 resamples of the seeds" in capsys.readouterr().out
 
 
 def test_table_json_shape_and_read_back(filled, capsys):

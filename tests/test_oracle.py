@@ -88,7 +88,7 @@ def test_fill_solve_and_cache_hits(spec_path, tmp_path, capsys):
     assert main(["fill", str(spec_path), "--cache", str(cache), "--quiet"]) == 0
     assert main(["status", str(spec_path), "--cache", str(cache)]) == 0
     out = capsys.readouterr().out
-    assert "0 of 4 distinct job(s) missing" in out and out.count("complete") == 4
+    assert "all 4 distinct job(s) cached; solve it: backfire solve" in out and out.count("complete") == 4
     assert main(["solve", str(spec_path), "--cache", str(cache), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["equilibria"] and set(data["attackers"]) == {"independent", "all on 4"}

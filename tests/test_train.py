@@ -374,7 +374,8 @@ def test_train_victim_validates_inputs(digits):
 
 
 @pytest.mark.slow
-def test_progress_bar_and_nhw_input(digits, capsys):
+def test_progress_bar_and_nhw_input(digits, capsys, monkeypatch):
+    monkeypatch.setenv("BACKFIRE_PROGRESS", "bar")  # a bar even though pytest's stderr is no terminal
     x = digits.x_train[:64, :, :, 0]  # (N, H, W) is accepted as one channel
     r = train_victim(
         "smallcnn", x, digits.y_train[:64], x[:32], digits.y_train[:32],

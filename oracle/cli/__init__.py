@@ -20,7 +20,7 @@ from typing import Sequence
 from . import fill, solve, status
 from . import plot as plot_command
 from . import table as table_command
-from .common import EXIT_BAD_INPUT, Parser, UsageError, one_line
+from .common import EXIT_BAD_INPUT, Parser, UsageError, fix_for, one_line
 
 __all__ = ["main", "build_parser"]
 
@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(str(exc), file=sys.stderr)
         return EXIT_BAD_INPUT
     except (ValueError, LookupError, OSError, NotImplementedError) as exc:
-        print(f"backfire: error: {one_line(exc)}", file=sys.stderr)
+        print(f"backfire: error: {one_line(exc)}{fix_for(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("backfire: interrupted; every finished cell is kept in the cache", file=sys.stderr)

@@ -4,6 +4,9 @@ table a spec file names."""
 from __future__ import annotations
 
 import argparse
+import math
+import shlex
+import statistics
 
 EXIT_BAD_INPUT = 2
 
@@ -15,6 +18,15 @@ class UsageError(Exception):
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, status 2 (argparse prints usage too)
         raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
+
+
+def fix_for(exc: BaseException) -> str:
+    """The fix to add to an error's line where its message names none ('' otherwise)."""
+    from oracle.store.cache import CacheError
+
+    if isinstance(exc, CacheError) and "not a backfire result cache" in str(exc):
+        return "; point --cache (or $BACKFIRE_CACHE) at a backfire result cache, or at a new file"
+    return ""
 
 
 def one_line(exc: BaseException) -> str:
@@ -48,6 +60,83 @@ def table_from_cache(args: argparse.Namespace, on_missing=None):
         cells = "; ".join(f"({a!r}, {d!r})" for a, d in missing[:6]) + (" …" if len(missing) > 6 else "")
         raise UsageError(
             f"backfire: {args.file}: {len(missing)} of {table.shape[0] * table.shape[1]} cells have no cached result "
-            f"({len(jobs)} job(s) to train): {cells}; run 'backfire fill {args.file}' first"
+            f"({len(jobs)} job(s) to train): {cells}; run '{command(args, 'fill')}' first"
         )
     return table
+
+
+def command(args: argparse.Namespace, verb: str) -> str:
+    """The ``backfire VERB SPEC`` command for the spec of ``args``, with the
+    options given that change which jobs, which cache and which data
+    (``--seeds``, ``--cache``, ``--data-dir``; for ``fill`` also ``--device``)."""
+    parts = ["backfire", verb, getattr(args, "spec", None) or args.file]
+    if getattr(args, "seeds", None):
+        parts += ["--seeds", *map(str, args.seeds)]
+    for option in ("cache", "data_dir") + (("device",) if verb == "fill" else ()):
+        value = getattr(args, option, None)
+        if value:
+            parts += [f"--{option.replace('_', '-')}", str(value)]
+    return " ".join(shlex.quote(p) for p in parts)
+
+def outcome_seconds(outcome) -> float | None:
+    """Seconds one job took: ``timings['total']``, else the sum of its timings; None without timings."""
+    t = outcome.timings
+    if not t:
+        return None
+    seconds = float(t["total"]) if "total" in t else float(sum(t.values()))
+    return seconds if math.isfinite(seconds) and seconds > 0 else None
+
+
+def estimate_seconds(oracle, jobs) -> tuple[float, str] | None:
+    """How long ``jobs`` (not yet cached) will take, from the timings of cached jobs, and where the figure came from.
+
+    Each job counts the median seconds of this game's cached jobs with the
+    same defender strategy, else of all this game's cached jobs; with none of
+    this game cached, of every cached job with the same environment (dataset
+    and its fingerprint, subset, V_d, N_max, ...) and training preset.
+    None when the cache holds no such job.
+    """
+    if not jobs:
+        return 0.0, "nothing to train"
+    own: dict[str, list[float]] = {}
+    devices = set()
+    for job in oracle.jobs():
+        outcome = oracle.cached(job)
+        seconds = outcome_seconds(outcome) if outcome is not None else None
+        if seconds is not None:
+            own.setdefault(job.defender.label, []).append(seconds)
+            devices.add(str(outcome.environment.get("device", "?")))
+    everything = [s for v in own.values() for s in v]
+    if everything:
+        total = sum(statistics.median(own.get(j.defender.label, everything)) for j in jobs)
+        where = f"{len(everything)} cached job(s) of this game"
+    else:
+        alike = _alike_seconds(oracle, devices)
+        if not alike:
+            return None
+        total = len(jobs) * statistics.median(alike)
+        where = f"{len(alike)} cached job(s) with the same environment and preset"
+    return total, f"from the timings of {where}, on {', '.join(sorted(devices)) or '?'}"
+
+
+def _alike_seconds(oracle, devices: set) -> list[float]:
+    ref = oracle.profile(oracle.jobs()[0])  # the environment and (poisoning games) the preset, as keyed
+    out = []
+    for cell in oracle.cache.cells():
+        if cell.profile.get("environment") == ref["environment"] and cell.profile.get("preset") == ref.get("preset"):
+            for outcome in oracle.cache.outcomes(cell.cell_key):
+                seconds = outcome_seconds(outcome)
+                if seconds is not None:
+                    out.append(seconds)
+                    devices.add(str(outcome.environment.get("device", "?")))
+    return out
+
+
+def duration(seconds: float) -> str:
+    """``40 s``, ``3 min``, ``1.5 h``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+

@@ -7,7 +7,16 @@ import json
 
 import numpy as np
 
-from .common import UsageError, oracle_from_args
+from oracle.progress import write
+
+from .common import UsageError, command, oracle_from_args
+from .status import time_left
+
+#: What the per-job lines' figures mean, printed once before them.
+LEGEND = ("per job: ASR = the attackers' attack success, mean ± sd over the attackers; clean acc = accuracy on their "
+          "run-time inputs without triggers; val acc = the defender's clean validation accuracy")
+LEGEND_FEDERATED = ("per job: ASR = the attackers' backdoor accuracy at the last round, mean ± sd over the attackers; "
+                    "clean acc and val acc = the global model's main-task accuracy")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,11 +39,13 @@ def run(args: argparse.Namespace) -> int:
         line = (f"[{done['n']}/{total}] {job.describe()}: ASR {outcome.attacker_payoff * 100:.1f} ± "
                 f"{outcome.attacker_payoff_std * 100:.1f}, clean acc {np.nanmean(outcome.clean_acc) * 100:.1f}, "
                 f"val acc {outcome.defender_val_acc * 100:.1f} ({how}, {secs:.1f} s)")
-        _print_above_bar(line)
+        write(line)
 
     if not quiet:
         print(f"game {spec.name!r}: {len(spec.attackers)} attacker × {len(spec.defenders)} defender strategies, "
               f"N = {spec.n_attackers}, seeds {list(spec.seeds)}; {total} job(s); cache {oracle.cache.path}", flush=True)
+        if len(oracle.missing()):
+            print(LEGEND_FEDERATED if getattr(spec.environment, "kind", "") == "federated" else LEGEND, flush=True)
     report = fill(oracle, max_jobs=args.max_cells, executor=args.executor, ray_address=args.ray_address, on_done=on_done)
     if args.json:
         counts = {k: len(getattr(report, k)) for k in ("trained", "cached", "waited", "remaining")}
@@ -42,15 +53,10 @@ def run(args: argparse.Namespace) -> int:
     if not quiet:
         print(f"trained {len(report.trained)}, from cache {len(report.cached)}, by another process {len(report.waited)}, "
               f"left {len(report.remaining)}; {report.seconds:.1f} s", flush=True)
-        if not report.remaining:
-            print(f"solve it: backfire solve {args.spec}" + (f" --cache {args.cache}" if args.cache else ""))
+        if report.remaining:
+            print(f"stopped after --max-cells {args.max_cells}: {len(report.remaining)} job(s) left, "
+                  f"{time_left(oracle, report.remaining)}; go on with: {command(args, 'fill')}")
+        else:
+            print(f"solve it: {command(args, 'solve')}")
     return 0
 
-
-def _print_above_bar(line: str) -> None:
-    try:
-        from tqdm.auto import tqdm
-
-        tqdm.write(line)
-    except ImportError:  # pragma: no cover
-        print(line, flush=True)

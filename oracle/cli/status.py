@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import oracle_from_args
+from .common import command, duration, estimate_seconds, oracle_from_args
 
 
 def run(args: argparse.Namespace) -> int:
@@ -24,8 +24,20 @@ def run(args: argparse.Namespace) -> int:
     widths = [max(len(r[k]) for r in rows + [header]) for k in range(len(header))]
     for r in [header] + rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
-    extra = (" --seeds " + " ".join(map(str, args.seeds)) if args.seeds else "") + (f" --cache {args.cache}" if args.cache else "")
     n_jobs = len(oracle.jobs())  # distinct: cells that share a pure component share its jobs
-    n_missing = len(oracle.missing())
-    print(f"{n_missing} of {n_jobs} distinct job(s) missing" + (f"; run 'backfire fill {args.spec}{extra}'" if n_missing else "; ready to solve"))
+    missing = oracle.missing()
+    if not missing:
+        print(f"all {n_jobs} distinct job(s) cached; solve it: {command(args, 'solve')}")
+        return 0
+    print(f"{len(missing)} of {n_jobs} distinct job(s) missing; {time_left(oracle, missing)}")
+    print(f"fill them: {command(args, 'fill')}")
     return 0
+
+
+def time_left(oracle, missing) -> str:
+    """``about 3 min to train (from the timings of ...)``, or why there is no estimate."""
+    estimate = estimate_seconds(oracle, missing)
+    if estimate is None:
+        return "no cached job with this environment and preset to estimate their time from (fill one with --max-cells 1)"
+    seconds, where = estimate
+    return f"about {duration(seconds)} to train ({where})"

@@ -22,6 +22,7 @@ import numpy as np
 
 from oracle.data.allocation import DEFAULT_SEED, stratified_permutation
 from oracle.data.dataset import Dataset
+from oracle.progress import progress as progress_bar
 from oracle.data.locations import DatasetNotFound, data_search_path, default_cache_dir, download_allowed, download_root
 
 __all__ = [
@@ -359,8 +360,8 @@ def _decode_cifar_tarball(path: Path, progress: bool, limit_per_class: int | Non
             found[split] = [e for e, r in zip(items, rank) if r < limit_per_class]
 
     out: dict[str, np.ndarray] = {"class_names": np.array(classes)}
-    bar = _progress(progress, desc="decoding CIFAR-10 JPEGs", unit="img",
-                    total=sum(len(v) for v in found.values()))  # fmt: skip
+    bar = progress_bar(desc="decoding CIFAR-10 JPEGs", unit="img", enabled=progress,
+                       total=sum(len(v) for v in found.values()))  # fmt: skip
     try:
         for split, items in found.items():
             x = np.empty((len(items), 32, 32, 3), dtype=np.uint8)
@@ -470,22 +471,6 @@ def load_cifar10_jpeg(
         description=CIFAR10_JPEG_DESCRIPTION,
         source=source,
     )
-
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress(enabled: bool, **kwargs: object):  # type: ignore[no-untyped-def]
-    if not enabled:
-        return _NoBar()
-    from tqdm.auto import tqdm
-
-    return tqdm(**kwargs)
 
 
 def find_and_read(

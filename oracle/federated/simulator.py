@@ -63,11 +63,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parameters_to_vector
-from tqdm.auto import tqdm
 
 from strategies.defender import AggregatorStrategy
 
 from oracle.data.datasets import subset
+from oracle.progress import progress as progress_bar
 from oracle.victims.models import build_model
 from oracle.victims.train import Normalizer, device_info, random_flip, random_translate, resolve_device
 from oracle.federated.aggregators import aggregate
@@ -380,7 +380,7 @@ def _warm_start(
     if config.warm_start_epochs:
         trainer = _LocalTrainer(model, config, task.dataset.name, task.shape[2], dev)
         x, y = _to_device(task.dataset.x_train, dev), _to_device(task.dataset.y_train, dev)
-        bar = tqdm(total=config.warm_start_epochs, desc=f"warm start {task.model}", unit="epoch", disable=not progress)
+        bar = progress_bar(total=config.warm_start_epochs, desc=f"warm start {task.model}", unit="epoch", enabled=progress)
 
         def tick(epoch: int, loss: float) -> None:
             bar.update(1)
@@ -610,7 +610,7 @@ def _run(
     empty = torch.zeros(0)
     records = [_record(0, math.nan, [], empty, [], ev, data, len(attackers), time.perf_counter() - started)]
     desc = f"federated {task.name}/{strategy.aggregator}"
-    bar = tqdm(range(1, config.rounds + 1), desc=desc, unit="round", disable=not progress)
+    bar = progress_bar(range(1, config.rounds + 1), desc=desc, unit="round", enabled=progress)
     for r in bar:
         t0 = time.perf_counter()
         slots = _round_slots(r, attackers, pool_owner, sampler, config)

@@ -88,8 +88,8 @@ import torch
 import torch.nn.functional as F
 import torchvision
 from torch import nn
-from tqdm.auto import tqdm
 
+from oracle.progress import progress as progress_bar
 from oracle.victims.models import build_model, normalization
 from oracle.victims.presets import TrainPreset, flip_default, get_preset, is_int, lr_factor, out_of_range
 
@@ -475,7 +475,8 @@ def train_victim(
     history: dict[str, list[float]] = {"train_loss": [], "val_loss": [], "val_acc": [], "seconds": []}
     best_loss, best_epoch, best_state, bad_epochs = math.inf, 0, None, 0
     stopped_early = False
-    bar = tqdm(range(1, cfg.max_epochs + 1), desc=f"train {model_name} ({cfg.name})", unit="epoch", disable=not progress)
+    bar = progress_bar(range(1, cfg.max_epochs + 1), desc=f"train {model_name} ({cfg.name})", unit="epoch",
+                     enabled=progress, leave=False)
     model.train()
     with _cudnn_benchmark(dev.type == "cuda"):
         for epoch in bar:
