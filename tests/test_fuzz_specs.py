@@ -62,13 +62,13 @@ def mutated_specs(draw, values=toml_values):
         container, key = places[draw(st.integers(0, len(places) - 1))]
         op = draw(st.sampled_from(["replace", "replace", "delete", "add"]))
         if op == "replace":
-            container[key] = draw(values)
+            container[key] = copy.deepcopy(draw(values))  # never mutate a drawn value (hypothesis reuses them)
         elif op == "delete":
             del container[key]
         elif isinstance(container, dict):
-            container[draw(st.sampled_from(["extra", "kind", "name", "seed", "n_max", "labels", "target"]))] = draw(values)
+            container[draw(st.sampled_from(["extra", "kind", "name", "seed", "n_max", "labels", "target"]))] = copy.deepcopy(draw(values))
         else:
-            container.append(draw(values))
+            container.append(copy.deepcopy(draw(values)))
     return doc
 
 
