@@ -41,6 +41,18 @@ weighted mean of its components'. Defender tables are
 when the spec is read: a misspelt dataset, architecture or defense is an
 error naming the file, the table and the allowed values, never a silent
 default. This module imports no torch.
+
+The reader is strict, and checks everything when the file is read, not when
+training starts: types exactly (a boolean is not a number, an integer field
+takes no 5.0, a fractional or out-of-range seed is an error), the preset's
+overrides, every target label within the dataset's classes, and N (or
+``n_max``) within what the allocation can give each attacker: one train-time
+and one run-time image at least, i.e. ``N_max ≤ floor((1 − v_d) · n / 2)`` for
+the ``n`` images allocated (:func:`oracle.data.allocation.max_attackers`);
+dataset sizes and classes come from :data:`oracle.data.datasets.DATASET_FACTS`
+without loading any data. A file is UTF-8, or UTF-8/16/32 with a byte-order
+mark; any other encoding is an error naming the file. Every error is one
+line: the file, the table or key, the value, what is allowed.
 """
 
 from __future__ import annotations
@@ -189,24 +201,15 @@ class GameSpec:
 
 
 def _check_feasible(spec: GameSpec) -> None:
-    """The rules that join fields: every target label within the classes of
-    the data, and N within what the allocation can give each attacker (one
-    train-time and one run-time image at least). Known from
+    """The rules that join fields, checked when the spec is built (so when a
+    file is read), not when training starts: every target label within the
+    classes of the data, and N within what the allocation (or the federated
+    round) can give the attackers. Dataset sizes and classes come from
     :data:`oracle.data.datasets.DATASET_FACTS`, without loading any data."""
-    env = spec.environment
-    if env.kind == "federated":
-        config = env.config()
-        facts = DATASET_FACTS.get(TASK_DATASETS[config.task])
-        for label, s in spec.attackers.items():
-            for field, value in (("target", s.target), ("targets", s.targets)):
-                for k, t in enumerate((value,) if isinstance(value, int) else value or ()):
-                    _check(facts is None or t < facts.num_classes,
-                           f"attackers {label!r}: {field}{'' if isinstance(value, int) else f'[{k}]'}={t} is out of range "
-                           f"for task {config.task!r} ({TASK_DATASETS[config.task]}): allowed [0, {facts.num_classes - 1}]")
-            _check(s.schedule != "fixed-frequency" or spec.n_attackers <= config.clients_per_round,
-                   f"n_attackers={spec.n_attackers} with attackers {label!r} on the fixed-frequency schedule: "
-                   f"they may all attack in one round; allowed 1 … clients_per_round = {config.clients_per_round}")
+    if spec.environment.kind == "federated":
+        _check_federated(spec)
         return
+    env = spec.environment
     facts = DATASET_FACTS.get(env.dataset)
     if facts is None:  # a dataset registered without facts: checked when it is loaded
         return
@@ -227,6 +230,24 @@ def _check_feasible(spec: GameSpec) -> None:
            f"the n = {n_alloc} allocated ({env.dataset}, v_d = {env.v_d:g}), and each attacker needs one train-time and "
            f"one run-time image")
     check_allocation(n_alloc, env.v_d, spec.n_max, spec.n_attackers)
+
+
+def _check_federated(spec: GameSpec) -> None:
+    """Federated targets within the task's classes; fixed-frequency attackers
+    no more than the clients of one round (the simulator's rule)."""
+    config = spec.environment.config()
+    dataset = TASK_DATASETS[config.task]
+    classes = DATASET_FACTS[dataset].num_classes
+    for label, s in spec.attackers.items():
+        target, targets = getattr(s, "target", None), getattr(s, "targets", None)
+        named = ([("target", target)] if target is not None else []) + [
+            (f"targets[{k}]", t) for k, t in enumerate(targets or ())]
+        for field, t in named:
+            _check(t < classes, f"attackers {label!r}: {field}={t} is out of range for task {config.task!r} "
+                                f"({dataset}): allowed [0, {classes - 1}]")
+        _check(getattr(s, "schedule", None) != "fixed-frequency" or spec.n_attackers <= config.clients_per_round,
+               f"n_attackers={spec.n_attackers} with attackers {label!r} on the fixed-frequency schedule: "
+               f"they may all attack in one round; allowed 1 … clients_per_round = {config.clients_per_round}")
 
 
 def _strategy_key_data(s: AttackerStrategyLike) -> Any:

@@ -407,3 +407,19 @@ def test_cli_solve_csv_with_a_byte_order_mark(tmp_path, capsys, data, expect):
         assert status == 0 and not err
     else:
         assert status == 2 and err.count("\n") == 1 and f"{path}: " in err and expect in err
+
+
+def test_the_python_api_checks_the_same_rules():
+    from oracle.specs import Environment
+    from strategies import AttackerStrategy, DefenderStrategy
+
+    env = Environment(dataset="digits", v_d=0.5)  # 1,797 images: 898 for the attackers, N_max ≤ 449
+    defenders = {"d": DefenderStrategy("smallcnn", "none")}
+    ok = GameSpec("g", env, 449, {"a": AttackerStrategy.fixed_labels((9,), name="a")}, defenders)
+    assert ok.n_max == 449
+    with pytest.raises(SpecError, match=r"n_attackers=450 is out of range: allowed 1 … 449"):
+        GameSpec("g", env, 450, {"a": AttackerStrategy(name="a")}, defenders)
+    with pytest.raises(SpecError, match=r"labels.labels\[0\]=10 is out of range for num_classes=10"):
+        GameSpec("g", env, 5, {"a": AttackerStrategy.fixed_labels((10,), name="a")}, defenders)
+    with pytest.raises(ValueError, match=r"seeds\[0\]=True is not an integer"):
+        ok.with_seeds([True])
