@@ -27,7 +27,7 @@ from oracle.data import locations
 from oracle.specs import GameSpec, SpecError, load_spec, spec_from_dict, spec_to_toml
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-CLI_FUZZ = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+CLI_FUZZ = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 EXAMPLES = {name: Path("examples/games") / f"{name}.toml" for name in ("quickstart", "table6_cpu", "federated")}
 BASES = {name: tomllib.loads(path.read_text(encoding="utf-8")) for name, path in EXAMPLES.items()}
 
@@ -423,3 +423,15 @@ def test_the_python_api_checks_the_same_rules():
         GameSpec("g", env, 5, {"a": AttackerStrategy.fixed_labels((10,), name="a")}, defenders)
     with pytest.raises(ValueError, match=r"seeds\[0\]=True is not an integer"):
         ok.with_seeds([True])
+
+
+def test_cli_on_a_good_spec_trains_nothing(capsys, no_data):
+    """A good spec (digits ship with scikit-learn): status and fill --max-cells 0 answer, and nothing is trained."""
+    doc = with_field("environment", "dataset", "digits")
+    doc["environment"]["n_images"] = 1000
+    path = no_data / "g.toml"
+    path.write_text(tomli_w.dumps(doc), encoding="utf-8")
+    assert run_cli(capsys, no_data, "status", path)[0] == 0
+    assert run_cli(capsys, no_data, "fill", path)[0] == 0
+    status, err = run_cli(capsys, no_data, "solve", path)
+    assert status == 2 and "4 of 4 cells have no cached result" in err
