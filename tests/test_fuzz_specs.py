@@ -13,7 +13,7 @@ no result in the cache. Then the cases the issue lists, one test each.
 
 import codecs
 import copy
-import datetime as dt
+import re
 import sqlite3
 import tomllib
 from pathlib import Path
@@ -435,3 +435,16 @@ def test_cli_on_a_good_spec_trains_nothing(capsys, no_data):
     assert run_cli(capsys, no_data, "fill", path)[0] == 0
     status, err = run_cli(capsys, no_data, "solve", path)
     assert status == 2 and "4 of 4 cells have no cached result" in err
+
+
+@pytest.mark.parametrize("seeds,message", [
+    (["-1"], r"--seeds: seeds\[0\]=-1 is out of range"),
+    (["4294967296"], r"--seeds: seeds\[0\]=4294967296 is out of range"),
+    (["7", "7"], r"--seeds: seeds=\[7, 7\]: allowed a non-empty list of distinct integers"),
+    (["1.5"], r"argument --seeds: invalid int value: '1.5'"),
+])
+def test_cli_seeds_are_checked_like_the_specs(capsys, no_data, seeds, message):
+    status = main(["status", str(EXAMPLES["quickstart"]), "--cache", str(no_data / "results.sqlite"), "--seeds", *seeds])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1 and re.search(message, err), err
+    assert results_in(no_data / "results.sqlite") == 0
