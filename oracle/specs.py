@@ -234,7 +234,8 @@ def _check_feasible(spec: GameSpec) -> None:
 
 def _check_federated(spec: GameSpec) -> None:
     """Federated targets within the task's classes; fixed-frequency attackers
-    no more than the clients of one round (the simulator's rule)."""
+    no more than the clients of one round, fixed-pool attackers' disjoint
+    pools within the clients (the simulator's rules)."""
     config = spec.environment.config()
     dataset = TASK_DATASETS[config.task]
     classes = DATASET_FACTS[dataset].num_classes
@@ -248,6 +249,12 @@ def _check_federated(spec: GameSpec) -> None:
         _check(getattr(s, "schedule", None) != "fixed-frequency" or spec.n_attackers <= config.clients_per_round,
                f"n_attackers={spec.n_attackers} with attackers {label!r} on the fixed-frequency schedule: "
                f"they may all attack in one round; allowed 1 … clients_per_round = {config.clients_per_round}")
+        if getattr(s, "schedule", None) == "fixed-pool":  # disjoint pools of pool_size(K) clients each
+            size = s.pool_size(config.n_clients)
+            _check(spec.n_attackers * size <= config.n_clients,
+                   f"n_attackers={spec.n_attackers} with attackers {label!r} on the fixed-pool schedule: {spec.n_attackers} "
+                   f"disjoint pools of {size} clients do not fit in n_clients = {config.n_clients}; "
+                   f"allowed 1 … {config.n_clients // size}")
 
 
 def _strategy_key_data(s: AttackerStrategyLike) -> Any:

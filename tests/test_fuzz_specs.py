@@ -448,3 +448,16 @@ def test_cli_seeds_are_checked_like_the_specs(capsys, no_data, seeds, message):
     err = capsys.readouterr().err
     assert status == 2 and err.count("\n") == 1 and re.search(message, err), err
     assert results_in(no_data / "results.sqlite") == 0
+
+
+def test_federated_fixed_pool_attackers_fit_in_the_clients():
+    federated = copy.deepcopy(BASES["federated"])
+    federated["attackers"] = [{"name": "pool", "mode": "black-box", "schedule": "fixed-pool", "pool_fraction": 0.25}]
+    n_clients = spec_from_dict(federated).environment.config().n_clients
+    size = max(1, int(0.25 * n_clients + 0.5))
+    federated["game"]["n_attackers"] = n_clients // size
+    assert spec_from_dict(federated).n_attackers == n_clients // size
+    federated["game"]["n_attackers"] = n_clients // size + 1
+    with pytest.raises(SpecError, match=rf"pools of {size} clients do not fit in n_clients = {n_clients}; "
+                                        rf"allowed 1 … {n_clients // size}"):
+        spec_from_dict(federated, where="f.toml")
