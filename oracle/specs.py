@@ -121,7 +121,7 @@ class Environment:
         _check(self.dataset in KNOWN_DATASETS, f"dataset={self.dataset!r} is unknown: allowed {', '.join(KNOWN_DATASETS)}")
         for name in ("n_images", "n_max", "resize"):  # integers (not booleans, not 5.0), or left out
             if getattr(self, name) is not None:
-                check_int(name, getattr(self, name), {"n_images": 10, "n_max": 1, "resize": 8}[name])
+                object.__setattr__(self, name, check_int(name, getattr(self, name), {"n_images": 10, "n_max": 1, "resize": 8}[name]))
         object.__setattr__(self, "v_d", check_real("v_d", self.v_d, 0, 1, high_open=True))
         object.__setattr__(self, "test_fraction", check_real("test_fraction", self.test_fraction, 0, 1, high_open=True))
         _check(self.preset in PRESET_NAMES, f"preset={self.preset!r} is unknown: allowed {', '.join(PRESET_NAMES)}")
@@ -168,7 +168,7 @@ class GameSpec:
     source: str = field(default="<python>", compare=False)
 
     def __post_init__(self) -> None:
-        check_int("n_attackers", self.n_attackers, 1)
+        object.__setattr__(self, "n_attackers", check_int("n_attackers", self.n_attackers, 1))
         n_max = self.environment.n_max
         _check(n_max is None or self.n_attackers <= n_max,
                f"n_attackers={self.n_attackers} exceeds environment.n_max={n_max}: allowed 1 … n_max")
