@@ -66,7 +66,7 @@ from gametheory.parsing import decode, show
 from oracle.data.allocation import check_allocation, max_attackers, split_size
 from oracle.data.datasets import DATASET_FACTS, KNOWN_DATASETS
 from oracle.federated.config import FederatedEnvironment
-from oracle.federated.tasks import TASK_DATASETS
+from oracle.federated.tasks import EDGE_CASE_TRAIN_IMAGES, TASK_DATASETS
 from oracle.victims.presets import get_preset
 from strategies import (AggregatorStrategy, AttackerStrategy, DefenderStrategy, MixedAttackerStrategy,
                         attacker_strategy_from_dict)
@@ -233,7 +233,8 @@ def _check_feasible(spec: GameSpec) -> None:
 
 
 def _check_federated(spec: GameSpec) -> None:
-    """Federated targets within the task's classes; fixed-frequency attackers
+    """Federated targets within the task's classes, n_edge within its edge-case
+    set; fixed-frequency attackers
     no more than the clients of one round, fixed-pool attackers' disjoint
     pools within the clients (the simulator's rules)."""
     config = spec.environment.config()
@@ -246,6 +247,9 @@ def _check_federated(spec: GameSpec) -> None:
         for field, t in named:
             _check(t < classes, f"attackers {label!r}: {field}={t} is out of range for task {config.task!r} "
                                 f"({dataset}): allowed [0, {classes - 1}]")
+        n_edge, most = getattr(s, "n_edge", None), EDGE_CASE_TRAIN_IMAGES[config.task]
+        _check(n_edge is None or n_edge <= most, f"attackers {label!r}: n_edge={n_edge} is out of range for task "
+                                                 f"{config.task!r}: allowed [0, {most}] (its edge-case training images)")
         _check(getattr(s, "schedule", None) != "fixed-frequency" or spec.n_attackers <= config.clients_per_round,
                f"n_attackers={spec.n_attackers} with attackers {label!r} on the fixed-frequency schedule: "
                f"they may all attack in one round; allowed 1 … clients_per_round = {config.clients_per_round}")

@@ -461,3 +461,12 @@ def test_federated_fixed_pool_attackers_fit_in_the_clients():
     with pytest.raises(SpecError, match=rf"pools of {size} clients do not fit in n_clients = {n_clients}; "
                                         rf"allowed 1 … {n_clients // size}"):
         spec_from_dict(federated, where="f.toml")
+
+
+def test_federated_n_edge_within_the_edge_case_set():
+    federated = copy.deepcopy(BASES["federated"])
+    federated["attackers"][0]["n_edge"] = 66  # the ARDIS task's attacker sevens
+    assert spec_from_dict(federated).attackers
+    federated["attackers"][0]["n_edge"] = 67
+    with pytest.raises(SpecError, match=r"n_edge=67 is out of range for task 'ardis': allowed \[0, 66\]"):
+        spec_from_dict(federated, where="f.toml")

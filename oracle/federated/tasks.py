@@ -51,6 +51,7 @@ from oracle.data.datasets import load_dataset
 from oracle.data.locations import ENV_DATA, DatasetNotFound, SearchRoot, data_search_path
 
 __all__ = [
+    "EDGE_CASE_TRAIN_IMAGES",
     "TASK_DATASETS",
     "TASK_NAMES",
     "EdgeCaseNotFound",
@@ -64,6 +65,9 @@ __all__ = [
 TASK_NAMES: tuple[str, ...] = ("southwest", "ardis")
 #: The dataset of each task's honest clients (its classes bound the attackers' target labels).
 TASK_DATASETS: dict[str, str] = {"southwest": "cifar10", "ardis": "mnist"}
+#: Edge-case training images of each task's attacker set (``n_edge`` at most
+#: this): Southwest ``new_train``, 196 photos × 4 rotations; the first 66 ARDIS sevens.
+EDGE_CASE_TRAIN_IMAGES: dict[str, int] = {"southwest": 784, "ardis": 66}
 
 SOUTHWEST_FILE = "southwest_edgecase.npz"
 ARDIS_FILE = "ardis_edgecase.npz"
