@@ -5,7 +5,7 @@ the example specs with characters cut out, and TOML documents built from the
 example specs with fields replaced by values of every type and range, deleted
 or added. Each must either load (and then round-trip through its TOML text to
 the same key) or raise SpecError whose message is one line starting with the
-file's path. The CLI (`backfire status|solve|fill SPEC`, with a temporary
+file's path. The CLI (`backfire status|solve|fill|table SPEC`, with a temporary
 cache and no data) must answer the same documents with exit status 0 or 2,
 one line on stderr naming the file when the spec is bad, no traceback, and
 no result in the cache. Then the cases the issue lists, one test each.
@@ -183,7 +183,7 @@ def run_cli(capsys, root, command, path):
 
 
 @CLI_FUZZ
-@given(mutated_specs(), st.sampled_from(["status", "solve", "fill"]))
+@given(mutated_specs(), st.sampled_from(["status", "solve", "fill", "table"]))
 def test_cli_on_mutated_specs(capsys, no_data, doc, command):
     path = no_data / "g.toml"
     write_toml(path, doc)
@@ -199,7 +199,7 @@ def test_cli_on_mutated_specs(capsys, no_data, doc, command):
 
 @CLI_FUZZ
 @given(st.sampled_from([b"", codecs.BOM_UTF8, codecs.BOM_UTF16_LE]), st.binary(max_size=200),
-       st.sampled_from(["status", "solve", "fill"]))
+       st.sampled_from(["status", "solve", "fill", "table"]))
 def test_cli_on_arbitrary_bytes(capsys, no_data, bom, data, command):
     path = no_data / "g.toml"
     path.write_bytes(bom + data)
@@ -381,7 +381,7 @@ def test_a_folder_is_not_a_spec(tmp_path):
     one_line_naming(str(info.value), str(tmp_path))
 
 
-@pytest.mark.parametrize("command", ["status", "solve", "fill"])
+@pytest.mark.parametrize("command", ["status", "solve", "fill", "table"])
 def test_cli_names_the_file_and_the_key(capsys, no_data, command):
     path = no_data / "g.toml"
     path.write_text(tomli_w.dumps(with_field("game", "seeds", [3407.5])), encoding="utf-8")
