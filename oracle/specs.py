@@ -41,6 +41,18 @@ weighted mean of its components'. Defender tables are
 when the spec is read: a misspelt dataset, architecture or defense is an
 error naming the file, the table and the allowed values, never a silent
 default. This module imports no torch.
+
+The reader is strict, and checks everything when the file is read, not when
+training starts: types exactly (a boolean is not a number, an integer field
+takes no 5.0, a fractional or out-of-range seed is an error), the preset's
+overrides, every target label within the dataset's classes, and N (or
+``n_max``) within what the allocation can give each attacker: one train-time
+and one run-time image at least, i.e. ``N_max ≤ floor((1 − v_d) · n / 2)`` for
+the ``n`` images allocated (:func:`oracle.data.allocation.max_attackers`);
+dataset sizes and classes come from :data:`oracle.data.datasets.DATASET_FACTS`
+without loading any data. A file is UTF-8, or UTF-8/16/32 with a byte-order
+mark; any other encoding is an error naming the file. Every error is one
+line: the file, the table or key, the value, what is allowed.
 """
 
 from __future__ import annotations
@@ -50,15 +62,20 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Sequence
 
+from gametheory.parsing import decode, show
+from oracle.data.allocation import check_allocation, max_attackers, split_size
+from oracle.data.datasets import DATASET_FACTS, KNOWN_DATASETS
 from oracle.federated.config import FederatedEnvironment
+from oracle.federated.tasks import EDGE_CASE_TRAIN_IMAGES, TASK_DATASETS
+from oracle.victims.presets import get_preset
 from strategies import (AggregatorStrategy, AttackerStrategy, DefenderStrategy, MixedAttackerStrategy,
                         attacker_strategy_from_dict)
 from strategies.federated import FederatedAttackStrategy
 from strategies.keys import content_key
+from strategies.validate import SEED_MAX, check_int, check_real, check_str
 
 __all__ = ["Environment", "GameSpec", "SpecError", "load_spec", "KNOWN_DATASETS", "PRESET_NAMES"]
 
-KNOWN_DATASETS = ("cifar10", "mnist", "fashion-mnist", "digits", "svhn", "stl10")
 PRESET_NAMES = ("paper", "fast", "tiny")
 DEFAULT_SEED = 3407
 
@@ -102,22 +119,19 @@ class Environment:
 
     def __post_init__(self) -> None:
         _check(self.dataset in KNOWN_DATASETS, f"dataset={self.dataset!r} is unknown: allowed {', '.join(KNOWN_DATASETS)}")
-        _check(self.n_images is None or (isinstance(self.n_images, int) and self.n_images >= 10),
-               f"n_images={self.n_images!r} is out of range: allowed an integer ≥ 10, or leave it out for the whole dataset")
-        _check(isinstance(self.v_d, (int, float)) and 0 <= self.v_d < 1, f"v_d={self.v_d!r} is out of range: allowed [0, 1)")
-        _check(self.n_max is None or (isinstance(self.n_max, int) and self.n_max >= 1),
-               f"n_max={self.n_max!r} is out of range: allowed an integer ≥ 1")
-        _check(isinstance(self.test_fraction, (int, float)) and 0 <= self.test_fraction < 1,
-               f"test_fraction={self.test_fraction!r} is out of range: allowed [0, 1)")
+        for name in ("n_images", "n_max", "resize"):  # integers (not booleans, not 5.0), or left out
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, check_int(name, getattr(self, name), {"n_images": 10, "n_max": 1, "resize": 8}[name]))
+        object.__setattr__(self, "v_d", check_real("v_d", self.v_d, 0, 1, high_open=True))
+        object.__setattr__(self, "test_fraction", check_real("test_fraction", self.test_fraction, 0, 1, high_open=True))
         _check(self.preset in PRESET_NAMES, f"preset={self.preset!r} is unknown: allowed {', '.join(PRESET_NAMES)}")
-        _check(self.resize is None or (isinstance(self.resize, int) and self.resize >= 8),
-               f"resize={self.resize!r} is out of range: allowed an integer ≥ 8")
         overrides = self.preset_overrides
         if isinstance(overrides, Mapping):
             overrides = tuple(overrides.items())
+        _check(isinstance(overrides, (tuple, list)) and all(isinstance(kv, (tuple, list)) and len(kv) == 2 for kv in overrides),
+               f"preset_overrides={overrides!r} is not a table of preset fields")
         object.__setattr__(self, "preset_overrides", tuple(sorted((str(k), v) for k, v in overrides)))
-        object.__setattr__(self, "v_d", float(self.v_d))
-        object.__setattr__(self, "test_fraction", float(self.test_fraction))
+        get_preset(self.preset, **dict(self.preset_overrides))  # checks every override now, not when training starts
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -154,19 +168,20 @@ class GameSpec:
     source: str = field(default="<python>", compare=False)
 
     def __post_init__(self) -> None:
-        _check(isinstance(self.n_attackers, int) and self.n_attackers >= 1,
-               f"n_attackers={self.n_attackers!r} is out of range: allowed an integer ≥ 1")
+        object.__setattr__(self, "n_attackers", check_int("n_attackers", self.n_attackers, 1))
         n_max = self.environment.n_max
         _check(n_max is None or self.n_attackers <= n_max,
                f"n_attackers={self.n_attackers} exceeds environment.n_max={n_max}: allowed 1 … n_max")
         _check(len(self.attackers) >= 1, "attackers: none given; a game needs at least one attacker strategy")
         _check(len(self.defenders) >= 1, "defenders: none given; a game needs at least one defender strategy")
-        seeds = tuple(self.seeds)
-        _check(len(seeds) >= 1 and all(isinstance(s, int) and s >= 0 for s in seeds) and len(set(seeds)) == len(seeds),
-               f"seeds={list(seeds)!r}: allowed a non-empty list of distinct non-negative integers")
+        _check(isinstance(self.seeds, (tuple, list)), f"seeds={self.seeds!r}: allowed a non-empty list of distinct integers")
+        seeds = tuple(check_int(f"seeds[{k}]", s, 0, SEED_MAX) for k, s in enumerate(self.seeds))
+        _check(len(seeds) >= 1 and len(set(seeds)) == len(seeds),
+               f"seeds={list(seeds)!r}: allowed a non-empty list of distinct integers in [0, {SEED_MAX}]")
         object.__setattr__(self, "seeds", seeds)
         object.__setattr__(self, "attackers", dict(self.attackers))
         object.__setattr__(self, "defenders", dict(self.defenders))
+        _check_feasible(self)
 
     @property
     def n_max(self) -> int:
@@ -185,6 +200,67 @@ class GameSpec:
         })
 
 
+def _check_feasible(spec: GameSpec) -> None:
+    """The rules that join fields, checked when the spec is built (so when a
+    file is read), not when training starts: every target label within the
+    classes of the data, and N within what the allocation (or the federated
+    round) can give the attackers. Dataset sizes and classes come from
+    :data:`oracle.data.datasets.DATASET_FACTS`, without loading any data."""
+    if spec.environment.kind == "federated":
+        _check_federated(spec)
+        return
+    env = spec.environment
+    facts = DATASET_FACTS.get(env.dataset)
+    if facts is None:  # a dataset registered without facts: checked when it is loaded
+        return
+    _check(env.n_images is None or env.n_images <= facts.n_images,
+           f"environment.n_images={env.n_images} exceeds the {facts.n_images} images of {env.dataset}")
+    for label, s in spec.attackers.items():
+        for component in (s.strategies if isinstance(s, MixedAttackerStrategy) else (s,)):
+            try:
+                component.labels.check_classes(facts.num_classes)
+            except ValueError as exc:
+                raise SpecError(f"attackers {label!r}: {exc} ({env.dataset} has {facts.num_classes} classes)") from None
+    n_total = env.n_images or facts.n_images
+    n_alloc = n_total - split_size(n_total, env.test_fraction)  # the held-out test set is carved out first
+    most = max_attackers(n_alloc, env.v_d)
+    field = "environment.n_max" if env.n_max is not None else "n_attackers"
+    _check(spec.n_max <= most,
+           f"{field}={spec.n_max} is out of range: allowed 1 … {most}; shares are floor((1 - v_d) · n / N_max) images of "
+           f"the n = {n_alloc} allocated ({env.dataset}, v_d = {env.v_d:g}), and each attacker needs one train-time and "
+           f"one run-time image")
+    check_allocation(n_alloc, env.v_d, spec.n_max, spec.n_attackers)
+
+
+def _check_federated(spec: GameSpec) -> None:
+    """Federated targets within the task's classes, n_edge within its edge-case
+    set; fixed-frequency attackers
+    no more than the clients of one round, fixed-pool attackers' disjoint
+    pools within the clients (the simulator's rules)."""
+    config = spec.environment.config()
+    dataset = TASK_DATASETS[config.task]
+    classes = DATASET_FACTS[dataset].num_classes
+    for label, s in spec.attackers.items():
+        target, targets = getattr(s, "target", None), getattr(s, "targets", None)
+        named = ([("target", target)] if target is not None else []) + [
+            (f"targets[{k}]", t) for k, t in enumerate(targets or ())]
+        for field, t in named:
+            _check(t < classes, f"attackers {label!r}: {field}={t} is out of range for task {config.task!r} "
+                                f"({dataset}): allowed [0, {classes - 1}]")
+        n_edge, most = getattr(s, "n_edge", None), EDGE_CASE_TRAIN_IMAGES[config.task]
+        _check(n_edge is None or n_edge <= most, f"attackers {label!r}: n_edge={n_edge} is out of range for task "
+                                                 f"{config.task!r}: allowed [0, {most}] (its edge-case training images)")
+        _check(getattr(s, "schedule", None) != "fixed-frequency" or spec.n_attackers <= config.clients_per_round,
+               f"n_attackers={spec.n_attackers} with attackers {label!r} on the fixed-frequency schedule: "
+               f"they may all attack in one round; allowed 1 … clients_per_round = {config.clients_per_round}")
+        if getattr(s, "schedule", None) == "fixed-pool":  # disjoint pools of pool_size(K) clients each
+            size = s.pool_size(config.n_clients)
+            _check(spec.n_attackers * size <= config.n_clients,
+                   f"n_attackers={spec.n_attackers} with attackers {label!r} on the fixed-pool schedule: {spec.n_attackers} "
+                   f"disjoint pools of {size} clients do not fit in n_clients = {config.n_clients}; "
+                   f"allowed 1 … {config.n_clients // size}")
+
+
 def _strategy_key_data(s: AttackerStrategyLike) -> Any:
     if isinstance(s, MixedAttackerStrategy):
         return {"mixed": [(w, c.key_data()) for w, c in s.components]}
@@ -197,17 +273,30 @@ def load_spec(path: str | Path) -> GameSpec:
     if not path.exists():
         raise SpecError(f"{path}: no such file")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    text = decode(raw, str(path), SpecError)  # UTF-8, or UTF-8/16/32 with a byte-order mark; else named
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: invalid TOML ({exc})") from None
+    except RecursionError:
+        raise SpecError(f"{path}: invalid TOML (arrays or tables nested too deeply)") from None
     return spec_from_dict(data, where=str(path))
 
 
 def spec_from_dict(data: Mapping[str, Any], where: str = "<spec>") -> GameSpec:
     """A :class:`GameSpec` from the parsed TOML tables (see the module docstring)."""
-    unknown = sorted(set(data) - {"game", "environment", "attackers", "defenders"})
+    _check_shape(where, "the spec", data, Mapping, "a TOML document of tables")
+    unknown = sorted(map(str, set(data) - {"game", "environment", "attackers", "defenders"}))
     if unknown:
         raise SpecError(f"{where}: unknown table(s) {', '.join(unknown)}: allowed game, environment, attackers, defenders")
+    for section, kind, what in (("game", Mapping, "a table [game]"), ("environment", Mapping, "a table [environment]"),
+                                ("attackers", (list, tuple), "an array of tables [[attackers]]"),
+                                ("defenders", (list, tuple), "an array of tables [[defenders]]")):
+        if section in data:
+            _check_shape(where, section, data[section], kind, what)
     game = dict(data.get("game", {}))
     bad = sorted(set(game) - {"name", "n_attackers", "seeds"})
     if bad:
@@ -234,16 +323,21 @@ def spec_from_dict(data: Mapping[str, Any], where: str = "<spec>") -> GameSpec:
     defenders = _read_strategies(where, "defenders", data.get("defenders", []), read_defender, lambda s: s.label)
     try:
         return GameSpec(
-            name=str(game.get("name", Path(where).stem)),
+            name=check_str("name", game.get("name", Path(where).stem)),
             environment=env,
             n_attackers=game["n_attackers"],
             attackers=attackers,
             defenders=defenders,
-            seeds=tuple(game.get("seeds", (DEFAULT_SEED,))),
+            seeds=game.get("seeds", (DEFAULT_SEED,)),
             source=where,
         )
-    except SpecError as exc:
+    except (ValueError, TypeError) as exc:
         raise SpecError(f"{where}: {exc}") from None
+
+
+def _check_shape(where: str, section: str, value: Any, kind: Any, what: str) -> None:
+    if not isinstance(value, kind):
+        raise SpecError(f"{where}: {section}: {show(value)} is not {what}")
 
 
 def _read_strategies(where: str, section: str, tables: Sequence[Any], read: Any, label_of: Any) -> dict[str, Any]:

@@ -380,12 +380,9 @@ def label_policy_from_dict(data: Any) -> LabelPolicy:
         return RandomLabels()
     if kind == "fixed":
         check_keys("labels", data, ("kind", "labels"))
-        return FixedLabels(tuple(data["labels"]))
+        return FixedLabels(data["labels"])  # __post_init__ checks it is a list of labels
     check_keys("labels", data, ("kind", "label", "fraction"), ("others",))
-    others = data.get("others")
-    return CoordinatedLabels(
-        data["label"], data["fraction"], None if others is None else tuple(others)
-    )
+    return CoordinatedLabels(data["label"], data["fraction"], data.get("others"))
 
 
 # --------------------------------------------------------------------------- #
@@ -860,7 +857,7 @@ class MixedAttackerStrategy:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "MixedAttackerStrategy":
         check_keys("mixed attacker strategy", data, ("name", "components"))
-        return cls(data["name"], tuple(data["components"]))
+        return cls(data["name"], data["components"])  # __post_init__ checks that it is a list of pairs
 
     def to_toml(self) -> str:
         return _toml_dumps(self.to_dict())

@@ -11,6 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oracle.data.allocation import (
+    check_allocation,
+    max_attackers,
+    split_size,
     DEFENDER,
     TABLE5_SETTINGS,
     UNUSED,
@@ -249,3 +252,33 @@ def test_property_partition(n_total, n_max, data, v_d, unused):
     pool = np.concatenate((a.defender_train, a.defender_val))
     assert np.unique(pool).size == pool.size and not np.isin(a.run_time, pool).any()
     assert a.defender_share.size >= v_d * n_total - 1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_total=st.integers(1, 400),
+    v_d=st.sampled_from([0.0, 0.1, 0.5, 0.8, 0.95]),
+    split=st.sampled_from([0.8, 0.5, 0.3]),
+    data=st.data(),
+)
+def test_check_allocation_says_what_allocate_does(n_total, v_d, split, data):
+    """check_allocation (arithmetic only, what a spec is checked with) raises exactly when allocate does;
+    max_attackers is the largest N_max whose shares hold one train-time and one run-time image."""
+    most = max_attackers(n_total, v_d, split)
+    n_max = data.draw(st.integers(1, most + 3))
+    n_att = data.draw(st.integers(1, n_max))
+    unused = data.draw(st.sampled_from(["clean", "drop"]))
+    args = (n_total, v_d, n_max, n_att, split)
+    try:
+        check_allocation(*args, unused=unused)
+        checked = None
+    except ValueError as exc:
+        checked = str(exc)
+    try:
+        allocate(n_total, None, n_att, n_max, v_d, attacker_split=split, unused=unused)
+        built = None
+    except ValueError as exc:
+        built = str(exc)
+    assert checked == built
+    share = share_size(n_total, v_d, n_max)
+    assert (n_max <= most) == (split_size(share, split) >= 1 and share - split_size(share, split) >= 1)

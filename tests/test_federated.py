@@ -28,7 +28,7 @@ from oracle.federated.partition import client_sizes, dirichlet_partition, iid_pa
 from oracle.federated.plots import plot_accuracy, plot_runs
 from oracle.federated.config import FEDERATED_PRESETS, FederatedConfig, federated_preset
 from oracle.federated.simulator import load_state, run_federated, save_state, warm_start
-from oracle.federated.tasks import EdgeCaseNotFound, find_edge_case_file, load_task
+from oracle.federated.tasks import EDGE_CASE_TRAIN_IMAGES, EdgeCaseNotFound, find_edge_case_file, load_task
 
 #: A tiny run: 600 MNIST images over 8 clients, 3 a round, 1 local epoch.
 TINY = FederatedConfig(
@@ -66,6 +66,9 @@ def test_ardis_task_shapes_and_labels(task):
     assert task.edge.target == 1
     assert task.honest_edge_x.shape == (33, 28, 28, 1) and task.honest_edge_label == 7
     assert (task.n_edge, task.n_clean) == (66, 100)
+    assert EDGE_CASE_TRAIN_IMAGES["ardis"] == len(task.edge.x_train)  # what a spec's n_edge is checked against
+    with np.load(find_edge_case_file("southwest", "southwest_edgecase.npz"), allow_pickle=False) as z:
+        assert EDGE_CASE_TRAIN_IMAGES["southwest"] == len(z["new_train"])  # the Southwest task's edge.x_train
 
 
 def test_attacker_dataset_mixes_edge_and_clean_seeded(task):

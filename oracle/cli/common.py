@@ -41,7 +41,10 @@ def oracle_from_args(args: argparse.Namespace, train: bool):
 
     spec = load_spec(args.spec if hasattr(args, "spec") else args.file)
     if args.seeds:
-        spec = spec.with_seeds(args.seeds)
+        try:
+            spec = spec.with_seeds(args.seeds)
+        except ValueError as exc:
+            raise UsageError(f"backfire: --seeds: {one_line(exc)}") from None
     cache = ResultCache(args.cache)
     progress = train and not getattr(args, "quiet", False)
     return make_oracle(spec, cache=cache, device=getattr(args, "device", None), data_dir=args.data_dir,

@@ -76,6 +76,8 @@ __all__ = [
     "Allocation",
     "PoisonBudget",
     "allocate",
+    "check_allocation",
+    "max_attackers",
     "poison_budget",
     "poisoned_count",
     "real_poison_rate",
@@ -229,6 +231,61 @@ def poison_budget(
         share_size=share,
         train_time_size=train_time,
     )
+
+
+def max_attackers(n_total: int, v_d: float, attacker_split: float = 0.8) -> int:
+    """The largest N_max whose shares hold one train-time and one run-time image each.
+
+    A share of ``s`` images has ``floor(attacker_split · s) ≥ 1`` train-time
+    images iff ``s ≥ ceil(1 / attacker_split)`` (its run-time part
+    ``s − floor(attacker_split · s) ≥ s · (1 − attacker_split) > 0`` is then
+    ≥ 1 too), so ``N_max ≤ floor((1 − V_d) · n_total / ceil(1 / attacker_split))``;
+    0 when not even one attacker fits.
+    """
+    n_total = _check_int("n_total", n_total, 0)
+    v_d = _check_fraction("v_d", v_d, 0.0, 1.0, lo_open=False, hi_open=True)
+    attacker_split = _check_fraction("attacker_split", attacker_split, 0.0, 1.0, True, True)
+    smallest_share = math.ceil(1 / _exact(attacker_split))
+    return math.floor((1 - _exact(v_d)) * n_total / smallest_share)
+
+
+def check_allocation(
+    n_total: int,
+    v_d: float,
+    n_max: int,
+    n_attackers: int | None = None,
+    attacker_split: float = 0.8,
+    defender_split: float = 0.8,
+    *,
+    unused: UnusedPolicy = "clean",
+) -> None:
+    """Raise ``ValueError`` unless :func:`allocate` can split ``n_total`` images
+    with these sizes: every one of the ``N_max`` shares one train-time and one
+    run-time image (``N_max ≤`` :func:`max_attackers`), and the pooled set one
+    train and one validation image. Pure arithmetic, no arrays: a game spec
+    checks its N with it when it is read. ``n_attackers`` defaults to N_max.
+    """
+    share = share_size(n_total, v_d, n_max)
+    train_size = split_size(share, attacker_split)
+    run_size = share - train_size
+    if train_size < 1 or run_size < 1:
+        most = max_attackers(n_total, v_d, attacker_split)
+        fix = f"lower n_max to at most {most}" if most else "raise n_total"
+        raise ValueError(
+            f"share_size = floor((1 - v_d) * n_total / n_max) = {share} with attacker_split = "
+            f"{attacker_split:g} leaves {train_size} train-time and {run_size} run-time images; "
+            f"allowed: at least 1 of each ({fix}, or lower v_d; n_total = {n_total}, v_d = {v_d:g}, n_max = {n_max})"
+        )
+    n = n_max if n_attackers is None else n_attackers
+    defender_share = n_total - n_max * share
+    pool = defender_share + n * train_size + ((n_max - n) * train_size if unused == "clean" else 0)
+    n_train = split_size(pool, defender_split)
+    if n_train < 1 or n_train >= pool:
+        raise ValueError(
+            f"the pooled set of {pool} images with defender_split = {defender_split:g} "
+            f"gives {n_train} train and {pool - n_train} validation images; "
+            f"allowed: at least 1 of each (raise n_total or v_d)"
+        )
 
 
 # --------------------------------------------------------------------------
@@ -466,15 +523,10 @@ def allocate(
                 f"allowed: integer labels of shape ({n_total},) or None"
             )
 
+    check_allocation(n_total, v_d, n_max, n_attackers, attacker_split, defender_split, unused=unused)
     share = share_size(n_total, v_d, n_max)
     train_size = split_size(share, attacker_split)
     run_size = share - train_size
-    if train_size < 1 or run_size < 1:
-        raise ValueError(
-            f"share_size = floor((1 - v_d) * n_total / n_max) = {share} with attacker_split = "
-            f"{attacker_split:g} leaves {train_size} train-time and {run_size} run-time images; "
-            f"allowed: at least 1 of each (raise n_total, or lower n_max or v_d)"
-        )
 
     rng = np.random.default_rng(seed)
     order = _permutation(n_total, labels, rng)
@@ -500,12 +552,6 @@ def allocate(
     pool = np.concatenate(pool_parts)
     pool_owner = np.concatenate(owner_parts)
     n_train = split_size(pool.size, defender_split)
-    if n_train < 1 or n_train >= pool.size:
-        raise ValueError(
-            f"the pooled set of {pool.size} images with defender_split = {defender_split:g} "
-            f"gives {n_train} train and {pool.size - n_train} validation images; "
-            f"allowed: at least 1 of each"
-        )
     # Same pool (as a set and in this canonical order) for every N under
     # unused="clean", so the train / validation split does not depend on N.
     pool_order = _permutation(pool.size, None if labels is None else labels[pool], rng)

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -57,9 +58,31 @@ from oracle.data.allocation import DEFAULT_SEED, stratified_permutation
 from oracle.data.dataset import Dataset
 from oracle.data.readers import ReadOptions, digits, find_and_read
 
-__all__ = ["KNOWN_DATASETS", "load_dataset", "resize_images", "subset"]
+__all__ = ["DATASET_FACTS", "KNOWN_DATASETS", "DatasetFacts", "load_dataset", "resize_images", "subset"]
 
-KNOWN_DATASETS = ("cifar10", "mnist", "fashion-mnist", "digits", "svhn", "stl10")
+
+@dataclass(frozen=True)
+class DatasetFacts:
+    """What a game spec checks against without loading a dataset: its number
+    of classes (target labels lie in ``0 … num_classes − 1``) and its number
+    of images, train + test (``n_images`` at most this; the allocation's
+    ``n_total`` when ``n_images`` is left out)."""
+
+    num_classes: int
+    n_images: int
+
+
+#: The registered datasets and their facts (tests/test_data.py checks them
+#: against the loaded data).
+DATASET_FACTS: dict[str, DatasetFacts] = {
+    "cifar10": DatasetFacts(10, 60_000),
+    "mnist": DatasetFacts(10, 70_000),
+    "fashion-mnist": DatasetFacts(10, 70_000),
+    "digits": DatasetFacts(10, 1_797),
+    "svhn": DatasetFacts(10, 99_289),  # 73,257 train + 26,032 test (extra not loaded)
+    "stl10": DatasetFacts(10, 13_000),  # 5,000 train + 8,000 test (unlabelled not loaded)
+}
+KNOWN_DATASETS = tuple(DATASET_FACTS)
 
 
 def resize_images(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:

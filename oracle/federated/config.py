@@ -181,4 +181,7 @@ class FederatedEnvironment:
         check_keys("environment", data, ("kind",), ("preset", "overrides"))
         if data["kind"] != cls.kind:
             raise ValueError(f"kind={data['kind']!r}: allowed 'federated' here")
-        return cls(preset=data.get("preset", "reduced"), overrides=data.get("overrides", {}))
+        overrides = data.get("overrides", {})
+        if not isinstance(overrides, Mapping):
+            raise ValueError(f"overrides={overrides!r} is not a table of federated config fields")
+        return cls(preset=data.get("preset", "reduced"), overrides=overrides)

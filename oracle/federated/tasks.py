@@ -51,6 +51,8 @@ from oracle.data.datasets import load_dataset
 from oracle.data.locations import ENV_DATA, DatasetNotFound, SearchRoot, data_search_path
 
 __all__ = [
+    "EDGE_CASE_TRAIN_IMAGES",
+    "TASK_DATASETS",
     "TASK_NAMES",
     "EdgeCaseNotFound",
     "EdgeCaseSet",
@@ -61,6 +63,11 @@ __all__ = [
 ]
 
 TASK_NAMES: tuple[str, ...] = ("southwest", "ardis")
+#: The dataset of each task's honest clients (its classes bound the attackers' target labels).
+TASK_DATASETS: dict[str, str] = {"southwest": "cifar10", "ardis": "mnist"}
+#: Edge-case training images of each task's attacker set (``n_edge`` at most
+#: this): Southwest ``new_train``, 196 photos × 4 rotations; the first 66 ARDIS sevens.
+EDGE_CASE_TRAIN_IMAGES: dict[str, int] = {"southwest": 784, "ardis": 66}
 
 SOUTHWEST_FILE = "southwest_edgecase.npz"
 ARDIS_FILE = "ardis_edgecase.npz"
@@ -286,7 +293,7 @@ def _southwest(data_dir: str | os.PathLike[str] | None) -> FederatedTask:
     )  # fmt: skip
     return FederatedTask(
         name="southwest",
-        dataset=load_dataset("cifar10", data_dir),
+        dataset=load_dataset(TASK_DATASETS["southwest"], data_dir),
         model="vgg9",
         edge=edge,
         n_edge=_SOUTHWEST_MIX[0],
@@ -309,7 +316,7 @@ def _ardis(data_dir: str | os.PathLike[str] | None) -> FederatedTask:
     )
     return FederatedTask(
         name="ardis",
-        dataset=load_dataset("mnist", data_dir),
+        dataset=load_dataset(TASK_DATASETS["ardis"], data_dir),
         model="lenet",
         edge=edge,
         n_edge=_ARDIS_MIX[0],
