@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from oracle.data.datasets import load_dataset, subset
+from oracle.data.datasets import load_dataset, subset_of_whole
 from oracle.data.poison import build_joint_dataset
 from oracle.store.keys import content_key
 from oracle.victims.metrics import attacker_metrics
@@ -168,11 +168,7 @@ def main() -> None:
     ap.add_argument("--json", default=None, help="write distances and records here")
     args = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
-    ds = load_dataset(args.dataset)
-    total = ds.n_train + ds.n_test
-    if args.n_images and args.n_images < total:
-        n_test = int(round(args.n_images * ds.n_test / total))
-        ds = subset(ds, args.n_images - n_test, n_test, seed=3407)
+    ds = subset_of_whole(load_dataset(args.dataset), args.n_images)
     preset = get_preset(args.preset, max_epochs=args.epochs, batch_size=args.batch_size)
     ns = sorted(set(args.ns))
     parts, records = [], []
