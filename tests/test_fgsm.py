@@ -175,3 +175,13 @@ def test_bad_shift_in_a_spec_is_one_line_naming_the_place(fields, message):
     with pytest.raises(SpecError, match=message) as info:
         spec_from_dict(data, where="g.toml")
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.slow
+def test_a_surrogate_under_an_early_stopping_preset_holds_out_a_validation_split(digits_joint):
+    ds, joint = digits_joint
+    preset = get_preset("paper", max_epochs=2, patience=1)
+    cache = SurrogateCache(None, "smallcnn", ds.name, ds.num_classes, preset, seed=3407, device="cpu")
+    model = cache.model(*joint.private_share(0))
+    assert not model.training
+    assert cache.model(*joint.private_share(0)) is model  # kept in memory

@@ -97,7 +97,9 @@ class SurrogateCache:
     """Attackers' surrogates: trained with the defender's scheme on a private share, kept as safetensors.
 
     ``folder`` None keeps them in memory only. ``seed`` seeds the training
-    (the job's seed). :meth:`model` returns the trained surrogate for a share.
+    (the job's seed). A preset that stops early (``paper``) trains on a
+    seeded 80% of the share and stops on the other 20%, as the defender
+    splits the joint dataset. :meth:`model` returns the trained surrogate for a share.
     """
 
     folder: Path | None
@@ -140,7 +142,12 @@ class SurrogateCache:
             model = build_model(self.architecture, x.shape[-1], self.num_classes, x.shape[1])
             model.load_state_dict(load_file(str(path)))
             return model.to(dev).eval()
-        trained = train_victim(self.architecture, x, y, None, None, num_classes=self.num_classes,
+        x_val = y_val = None
+        if self.preset.early_stopping:  # the defender's scheme: an 80/20 train/validation split
+            order = np.random.default_rng(self.seed).permutation(len(y))
+            cut = int(0.8 * len(y))
+            x, y, x_val, y_val = x[order[:cut]], y[order[:cut]], x[order[cut:]], y[order[cut:]]
+        trained = train_victim(self.architecture, x, y, x_val, y_val, num_classes=self.num_classes,
                                dataset=self.dataset, preset=self.preset, seed=self.seed, device=dev)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
