@@ -100,6 +100,22 @@ def ticket_for(ds, n: int, args, preset) -> tuple[dict[str, dict[str, torch.Tens
     return parts, record
 
 
+def noise_floor(ds, args, preset, full_n1: dict[str, torch.Tensor]) -> dict[str, float]:
+    """Per tensor, the cosine distance between the dense N = 1 network and a rerun of it from the same θ_0 on
+    the same data with another batch order (training seed + 1): what training noise alone moves."""
+    from oracle.victims.pruning import cosine_distance, effective_parameters
+
+    actions = AttackerStrategy.independent(eps=args.eps, p=args.p).expand(1, ds.num_classes)
+    joint = build_joint_dataset(ds, actions, n_max=max(args.ns), v_d=args.v_d, seed=args.seed)
+    h, c = joint.image_shape[0], joint.image_shape[2]
+    init = build_model("smallcnn", c, ds.num_classes, h, seed=args.seed).state_dict()
+    rerun = train_victim("smallcnn", joint.x_train, joint.y_train, joint.x_val, joint.y_val,
+                         num_classes=ds.num_classes, dataset=ds.name, preset=preset, seed=args.seed + 1,
+                         device="cpu", init_model=lambda m: m.load_state_dict(init))
+    other = effective_parameters(rerun.model)
+    return {name: cosine_distance(full_n1[name], other[name]) for name in full_n1}
+
+
 def matrices(parts_by_n: list[dict[str, dict[str, torch.Tensor]]]) -> dict[str, dict[str, np.ndarray]]:
     """Per kind (:data:`KINDS`), per parameter, the N × N cosine distances."""
     states = {
@@ -166,6 +182,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=3407)
     ap.add_argument("--figure", default="docs/figures/e6_lottery_tickets.png")
     ap.add_argument("--json", default=None, help="write distances and records here")
+    ap.add_argument("--noise-floor", action="store_true",
+                    help="also retrain the dense N = 1 network with another batch order from the same θ_0")
     args = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     ds = subset_of_whole(load_dataset(args.dataset), args.n_images)
@@ -186,13 +204,20 @@ def main() -> None:
     for kind in KINDS:
         for name, (a, b) in obs[kind].items():
             print(f"{kind:>12} {name:>14} {a:>10.3f} {b:>12.3f}")
+    floor = None
+    if args.noise_floor and 1 in ns:
+        floor = noise_floor(ds, args, preset, parts[ns.index(1)]["full"])
+        print("\nnoise floor (N = 1 vs N = 1 with another batch order), dense network:")
+        for name, v in floor.items():
+            print(f"{name:>14} {v:.3f}")
+        print(f"mean over weight tensors {np.mean([v for k, v in floor.items() if k.endswith('weight')]):.3f}")
     title = (f"E6: cosine distance per layer across N ({ds.description}, SmallCNN, {preset.name} preset, "
              f"{args.epochs} epochs, batch {args.batch_size}, IMP {args.rounds} rounds to {records[0]['survivors']} of "
              f"{records[0]['total']} parameters, seed {args.seed})")
     plot(d, ns, Path(args.figure), title)
     print(f"figure: {args.figure}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"ns": ns, "records": records, "observation4": obs,
+        Path(args.json).write_text(json.dumps({"ns": ns, "records": records, "observation4": obs, "noise_floor": floor,
                                                "distances": {k: {n: m.tolist() for n, m in v.items()}
                                                              for k, v in d.items()}}, indent=1))
 
