@@ -227,8 +227,9 @@ class PayoffOracle:
             victim, removal = self._filter_and_retrain(job, joint, victim, train)
         t2 = time.perf_counter()
         kw = dict(dataset=ds.name, device=victim.device)
-        pred_triggered = predict(victim.model, joint.runtime_x, **kw)
-        pred_clean = predict(victim.model, joint.runtime_x_clean, **kw)
+        runtime_x, runtime_x_clean = self._runtime_inputs(job, joint)
+        pred_triggered = predict(victim.model, runtime_x, **kw)
+        pred_clean = predict(victim.model, runtime_x_clean, **kw)
         m = attacker_metrics(pred_triggered, pred_clean, joint.runtime_y, joint.runtime_target,
                              joint.runtime_owner, spec.n_attackers)
         test_acc = float("nan")
@@ -252,6 +253,20 @@ class PayoffOracle:
                 **({"removal": removal} if removal else {}),
             },
         )
+
+    def _runtime_inputs(self, job: Job, joint) -> tuple[np.ndarray, np.ndarray]:
+        """The attackers' run-time inputs (triggered, untriggered), after the run-time shifts they play
+        (FGSM on each attacker's surrogate, :mod:`oracle.attacks.fgsm`; surrogates kept beside the cache)."""
+        if all(a.shift == "none" for a in joint.actions):
+            return joint.runtime_x, joint.runtime_x_clean
+        from pathlib import Path
+
+        from oracle.attacks.fgsm import SurrogateCache, shifted_runtime
+
+        ds = self.dataset
+        surrogates = SurrogateCache(Path(self.cache.path).parent / "surrogates", job.defender.architecture,
+                                    ds.name, ds.num_classes, self.train_preset, seed=job.seed, device=self.device)
+        return shifted_runtime(joint, surrogates)
 
     def _filter_and_retrain(self, job: Job, joint, victim, train: Callable) -> tuple[Any, dict[str, Any]]:
         """A removal defense: flag training inputs from ``victim``'s representations, retrain without them.

@@ -20,6 +20,7 @@ from .validate import round_half_up
 from .actions import (
     DEFAULT_SEED,
     PAPER_LABELS,
+    SHIFTS,
     AttackerAction,
     AttackerStrategy,
     CoordinatedLabels,
@@ -66,6 +67,7 @@ __all__ = [
     "DEFENSES",
     "ORTHOGONAL_BASE_SEED",
     "PAPER_LABELS",
+    "SHIFTS",
     "SCHEMA_VERSION",
     "TRIGGERS",
     "AggregatorStrategy",

@@ -65,6 +65,7 @@ from .triggers import TRIGGERS
 __all__ = [
     "DEFAULT_SEED",
     "PAPER_LABELS",
+    "SHIFTS",
     "AttackerAction",
     "AttackerStrategy",
     "CoordinatedLabels",
@@ -86,6 +87,28 @@ PAPER_LABELS = (0, 2, 4, 6, 8)
 
 _EPS_DEFAULT = 0.55
 _P_DEFAULT = 0.55
+
+#: Run-time shifts an attacker may add to its run-time inputs (paper E3):
+#: ``"none"``, or ``"fgsm"``: the fast gradient sign method on the attacker's
+#: own surrogate, at ``ε'_a = 0.1 · shift_eps`` (App. 6.2.4).
+SHIFTS = ("none", "fgsm")
+
+
+def _check_shift(shift: Any, shift_eps: Any) -> tuple[str, float]:
+    shift = check_name("shift", shift, SHIFTS)
+    shift_eps = check_real("shift_eps", shift_eps, 0.0, 1.0)
+    if shift == "none" and shift_eps != 0.0:
+        raise ValueError(f"shift_eps={shift_eps!r} needs a shift: allowed shift_eps = 0 with shift = 'none', "
+                         f"or shift in {', '.join(SHIFTS[1:])}")
+    return shift, shift_eps
+
+
+def _with_shift(d: dict[str, Any], shift: str, shift_eps: float) -> dict[str, Any]:
+    """``d`` plus the shift fields, left out when there is no shift (keys of older strategies stay as they were)."""
+    if shift != "none":
+        d["shift"] = shift
+        d["shift_eps"] = shift_eps
+    return d
 
 
 def _toml_dumps(data: Mapping[str, Any]) -> str:
@@ -171,6 +194,12 @@ class AttackerAction:
         for Random-BadNet, ``ortho_group.rvs(H, random_state=trigger_seed)``
         for Orthogonal-BadNet). Equal to ``index`` by the paper's convention;
         0 for every attacker when the population shares one trigger.
+    shift : str, default "none"
+        Run-time shift (:data:`SHIFTS`): ``"fgsm"`` perturbs the attacker's
+        run-time inputs with FGSM on its own surrogate (paper E3).
+    shift_eps : float in [0, 1], default 0
+        The shift's strength ε_a (FGSM: L∞ radius ``0.1 · ε_a`` of the
+        [0, 1] pixel range); 0 unless there is a shift.
     """
 
     index: int
@@ -179,8 +208,11 @@ class AttackerAction:
     p: float = _P_DEFAULT
     trigger: str = "random-badnet"
     trigger_seed: int | None = None
+    shift: str = "none"
+    shift_eps: float = 0.0
 
-    FIELDS: ClassVar[tuple[str, ...]] = ("index", "target", "eps", "p", "trigger", "trigger_seed")
+    FIELDS: ClassVar[tuple[str, ...]] = ("index", "target", "eps", "p", "trigger", "trigger_seed", "shift",
+                                         "shift_eps")
 
     def __post_init__(self) -> None:
         index = check_int("index", self.index, 0, SEED_MAX)
@@ -191,6 +223,9 @@ class AttackerAction:
         object.__setattr__(self, "trigger", check_name("trigger", self.trigger, TRIGGERS))
         seed = index if self.trigger_seed is None else self.trigger_seed
         object.__setattr__(self, "trigger_seed", check_int("trigger_seed", seed, 0, SEED_MAX))
+        shift, shift_eps = _check_shift(self.shift, self.shift_eps)
+        object.__setattr__(self, "shift", shift)
+        object.__setattr__(self, "shift_eps", shift_eps)
 
     def check_classes(self, num_classes: int) -> "AttackerAction":
         """Raise unless ``target < num_classes``; return ``self``."""
@@ -203,7 +238,9 @@ class AttackerAction:
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        return {f: getattr(self, f) for f in self.FIELDS}
+        """Plain data; the shift fields only when there is a shift."""
+        d = {f: getattr(self, f) for f in self.FIELDS if f not in ("shift", "shift_eps")}
+        return _with_shift(d, self.shift, self.shift_eps)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "AttackerAction":
@@ -494,6 +531,10 @@ class AttackerStrategy:
     seed : int, default 3407
         Seed of the random target labels (not of the triggers, which are
         seeded by the attacker's index).
+    shift, shift_eps : default "none", 0
+        Every attacker's run-time shift (see :class:`AttackerAction`; paper
+        E3: ``shift = "fgsm"``, ``shift_eps`` = ε_a in [0, 1]). Part of
+        :meth:`key` only when there is a shift.
 
     One-line constructors for the paper's strategies:
     :meth:`independent`, :meth:`fixed_labels`, :meth:`coordinate_label`,
@@ -512,9 +553,11 @@ class AttackerStrategy:
     escalation: Escalation | None = None
     shared_trigger: bool = False
     seed: int = DEFAULT_SEED
+    shift: str = "none"
+    shift_eps: float = 0.0
 
     FIELDS: ClassVar[tuple[str, ...]] = (
-        "name", "trigger", "eps", "p", "labels", "escalation", "shared_trigger", "seed",
+        "name", "trigger", "eps", "p", "labels", "escalation", "shared_trigger", "seed", "shift", "shift_eps",
     )
 
     def __post_init__(self) -> None:
@@ -533,6 +576,9 @@ class AttackerStrategy:
             self, "shared_trigger", check_bool("shared_trigger", self.shared_trigger)
         )
         object.__setattr__(self, "seed", check_int("seed", self.seed, 0, SEED_MAX))
+        shift, shift_eps = _check_shift(self.shift, self.shift_eps)
+        object.__setattr__(self, "shift", shift)
+        object.__setattr__(self, "shift_eps", shift_eps)
 
     # -- expansion ---------------------------------------------------------- #
 
@@ -570,6 +616,8 @@ class AttackerStrategy:
                 p=q,
                 trigger=self.trigger,
                 trigger_seed=s,
+                shift=self.shift,
+                shift_eps=self.shift_eps,
             )
             for i, t, e, q, s in zip(
                 arr["index"].tolist(),
@@ -713,7 +761,7 @@ class AttackerStrategy:
         }
         if self.escalation is not None:
             d["escalation"] = self.escalation.to_dict()
-        return d
+        return _with_shift(d, self.shift, self.shift_eps)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "AttackerStrategy":

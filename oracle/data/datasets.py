@@ -58,7 +58,7 @@ from oracle.data.allocation import DEFAULT_SEED, stratified_permutation
 from oracle.data.dataset import Dataset
 from oracle.data.readers import ReadOptions, digits, find_and_read
 
-__all__ = ["DATASET_FACTS", "KNOWN_DATASETS", "DatasetFacts", "load_dataset", "resize_images", "subset"]
+__all__ = ["DATASET_FACTS", "KNOWN_DATASETS", "DatasetFacts", "load_dataset", "resize_images", "subset", "subset_of_whole"]
 
 
 @dataclass(frozen=True)
@@ -185,3 +185,16 @@ def subset(
         description=f"{dataset.description}, subset {n_train}/{n_test} (seed {seed})",
         source=dataset.source,
     )
+
+
+def subset_of_whole(dataset: Dataset, n_images: int | None, seed: int = DEFAULT_SEED) -> Dataset:
+    """A stratified subset of ``n_images`` of the whole dataset, split between train and test in the
+    dataset's own proportion (:func:`subset`); the dataset itself for ``None`` or all its images."""
+    total = dataset.n_train + dataset.n_test
+    if n_images is None or n_images == total:
+        return dataset
+    if isinstance(n_images, bool) or not isinstance(n_images, (int, np.integer)) or not 1 <= n_images <= total:
+        raise ValueError(f"n_images = {n_images!r} is out of range; allowed: 1 ≤ n_images ≤ {total} ({dataset.name})")
+    n_test = int(round(n_images * dataset.n_test / total))
+    return subset(dataset, int(n_images) - n_test, n_test, seed=seed)
+

@@ -319,6 +319,15 @@ class JointDataset:
     def has_test(self) -> bool:
         return self.y_test.size > 0
 
+    def private_share(self, attacker: int) -> tuple[np.ndarray, np.ndarray]:
+        """Attacker ``attacker``'s train-time set as it contributed it to the joint dataset: its images
+        (the poisoned ones triggered) and its labels (the poisoned ones relabelled to its target), from
+        the defender's train split then the validation split."""
+        rows_tr = np.flatnonzero(self.owner_train == attacker)
+        rows_va = np.flatnonzero(self.owner_val == attacker)
+        return (np.concatenate((self.x_train[rows_tr], self.x_val[rows_va])),
+                np.concatenate((self.y_train[rows_tr], self.y_val[rows_va])))
+
     def summary(self) -> PoisonSummary:
         """Per-attacker counts and real poison rates (cf. Table 5)."""
         n = self.n_attackers

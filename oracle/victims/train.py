@@ -392,6 +392,7 @@ def train_victim(
     device: str | torch.device | None = None,
     progress: bool = False,
     extra_batch_transform: BatchTransform | None = None,
+    init_model: Callable[[nn.Module], None] | None = None,
 ) -> TrainedVictim:
     """Train ``model_name`` from the model zoo on ``(x_train, y_train)``.
 
@@ -412,6 +413,11 @@ def train_victim(
     soft targets (B, num_classes), and the loss (cross-entropy with the
     preset's label smoothing) accepts either.
 
+    ``init_model(model)``, if given, is called on the freshly built model
+    (on the CPU, before the optimiser sees its parameters): e.g. to load a
+    shared initialisation and apply pruning masks
+    (:mod:`oracle.victims.pruning`).
+
     Returns a :class:`TrainedVictim` whose model is in eval mode on ``device``.
     Raises ``FloatingPointError`` if the training loss becomes non-finite.
     """
@@ -423,6 +429,8 @@ def train_victim(
         out_of_range("num_classes", num_classes, "an integer >= 2")
     if extra_batch_transform is not None and not callable(extra_batch_transform):
         raise ValueError(f"extra_batch_transform={extra_batch_transform!r}; allowed: a callable or None")
+    if init_model is not None and not callable(init_model):
+        raise ValueError(f"init_model={init_model!r}; allowed: a callable or None")
     xtr = _as_images(x_train, "x_train")
     n, h, w, c = (int(s) for s in xtr.shape)
     if n == 0:
@@ -451,7 +459,10 @@ def train_victim(
     torch.manual_seed(seed)
     gen = torch.Generator(device=dev)
     gen.manual_seed(seed)
-    model = build_model(model_name, c, num_classes, h, seed=seed).to(dev)
+    model = build_model(model_name, c, num_classes, h, seed=seed)
+    if init_model is not None:
+        init_model(model)
+    model = model.to(dev)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
 
