@@ -57,6 +57,8 @@ from .triggers import (
     patch_badnet,
     patch_side,
     random_badnet,
+    rotated_badnet,
+    trigger_key,
 )
 
 __all__ = [
@@ -95,7 +97,9 @@ __all__ = [
     "patch_badnet",
     "patch_side",
     "random_badnet",
+    "rotated_badnet",
     "round_half_up",
     "spectral_removal_count",
+    "trigger_key",
     "validate_params",
 ]
