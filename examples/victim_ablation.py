@@ -100,17 +100,19 @@ SETTINGS: tuple[Setting, ...] = (
             OUR_OPTIMISER),
     Setting("ours+early-stop", "ours", "early stopping: patience 2 on the (poisoned) validation loss",
             {"patience": 2}),
-    Setting("paper-no-early-stop", "paper", "early stopping off: 30 epochs, the final weights",
-            {"patience": None, "max_epochs": 30}),
+    Setting("paper-lr0.01", "paper", "learning rate: 0.01 constant (10x the paper's)", {"lr": 0.01}),
+    Setting("paper-batch32", "paper", "batch size 32: 4x the steps per epoch", {"batch_size": 32}),
     Setting("ours-30-epochs", "ours", "epochs: 30", {"max_epochs": 30}),
     Setting("ours-lenet", "ours", "architecture: LeNet", architecture="lenet"),
     Setting("ours-12k", "ours", "data size: 12,000 images", n_images=12000),
     Setting("ours-4-epochs", "ours", "epochs: 4", {"max_epochs": 4}),
     Setting("ours-no-flip", "ours", "augmentation: no flips", {"flip": False}),
-    Setting("paper+flip", "paper", "augmentation: random flips", {"flip": True}),
     Setting("ours-lr0.01", "ours", "learning rate: one-cycle peak 0.01", {"lr": 0.01}),
     Setting("ours-constant-lr", "ours", "schedule: constant lr 0.1", {"schedule": "constant"}),
     Setting("ours-no-smoothing", "ours", "label smoothing 0", {"label_smoothing": 0.0}),
+    Setting("paper-no-early-stop", "paper", "early stopping off: 30 epochs, the final weights",
+            {"patience": None, "max_epochs": 30}),
+    Setting("paper+flip", "paper", "augmentation: random flips", {"flip": True}),
 )
 
 
@@ -148,10 +150,15 @@ def interval(values: np.ndarray) -> tuple[float, float]:
     return values.mean() - half, values.mean() + half
 
 
+def _cached(setting: Setting, overlap: str, seeds: list[int], cache: ResultCache) -> list:
+    """The cached outcomes of one setting and overlap, over the given seeds."""
+    oracle = PayoffOracle(spec_for(setting, overlap, tuple(seeds)), cache=cache, progress=False)
+    return [o for o in (oracle.cached(j) for j in oracle.jobs()) if o is not None]
+
+
 def summarise(setting: Setting, overlap: str, seeds: list[int], cache: ResultCache) -> dict[str, Any] | None:
     """The cached victims of one setting and overlap, over the given seeds."""
-    oracle = PayoffOracle(spec_for(setting, overlap, tuple(seeds)), cache=cache, progress=False)
-    outs = [o for o in (oracle.cached(j) for j in oracle.jobs()) if o is not None]
+    outs = _cached(setting, overlap, seeds, cache)
     if not outs:
         return None
     coll = np.array([100 * np.mean(o.asr) for o in outs])
@@ -160,6 +167,7 @@ def summarise(setting: Setting, overlap: str, seeds: list[int], cache: ResultCac
         "n": len(outs), "seeds": sorted(o.seed for o in outs), "mean": coll.mean(),
         "std": coll.std(ddof=1) if len(coll) > 1 else float("nan"), "lo": lo, "hi": hi,
         "spread": np.mean([100 * np.std(o.asr) for o in outs]),
+        "learned": np.mean([np.sum(np.asarray(o.asr) >= 0.5) for o in outs]),
         "clean": np.mean([100 * np.mean(o.clean_acc) for o in outs]),
         "val": np.mean([100 * o.defender_val_acc for o in outs]),
         "epochs": np.mean([o.extra.get("epochs", np.nan) for o in outs]),
@@ -173,7 +181,7 @@ def fmt(x: float, digits: int = 1) -> str:
 
 def report(settings: list[Setting], seeds: list[int], cache: ResultCache, markdown: bool) -> None:
     head = ["setting", "factor", "overlap", "seeds", "collective ASR, mean ± std", "95% interval",
-            "spread over attackers", "clean acc", "val acc", "epochs", "min/victim", "paper"]
+            "spread over attackers", "backdoors ≥ 50%", "clean acc", "val acc", "epochs", "min/victim", "paper"]
     if markdown:
         print("| " + " | ".join(head) + " |")
         print("|" + "---|" * len(head))
@@ -183,9 +191,46 @@ def report(settings: list[Setting], seeds: list[int], cache: ResultCache, markdo
             if r is None:
                 continue
             row = [s.name, s.factor, overlap, str(r["n"]), f"{fmt(r['mean'])} ± {fmt(r['std'])}",
-                   f"[{fmt(r['lo'])}, {fmt(r['hi'])}]", fmt(r["spread"]), fmt(r["clean"]), fmt(r["val"]),
+                   f"[{fmt(r['lo'])}, {fmt(r['hi'])}]", fmt(r["spread"]), fmt(r["learned"]), fmt(r["clean"]),
+                   fmt(r["val"]),
                    fmt(r["epochs"]), fmt(r["minutes"], 2), f"{PAPER[overlap]} (ResNet-18)"]
             print(("| " + " | ".join(row) + " |") if markdown else "  ".join(row), flush=True)
+
+
+def figure(settings: list[Setting], seeds: list[int], cache: ResultCache, path: str) -> None:
+    """Collective ASR per setting at 0% and 100% overlap: seeds as dots, the mean
+    as a bar, the 95% interval as a line; Table 3's ResNet-18 values dashed."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    rows = [(s, {ov: summarise(s, ov, seeds, cache) for ov in OVERLAPS}) for s in settings]
+    rows = [(s, r) for s, r in rows if all(v is not None for v in r.values())]
+    fig = Figure(figsize=(7.0, 0.45 * len(rows) + 1.4), dpi=120)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    colours = {"0%": "tab:blue", "100%": "tab:orange"}
+    for k, (s, r) in enumerate(rows):
+        for j, ov in enumerate(OVERLAPS):
+            y, v = k + (j - 0.5) * 0.38, r[ov]
+            ax.barh(y, v["mean"], height=0.36, color=colours[ov], alpha=0.45,
+                    label=f"{ov} label overlap" if k == 0 else None)
+            if np.isfinite(v["lo"]):
+                ax.plot([max(v["lo"], 0), min(v["hi"], 100)], [y, y], color="black", lw=1)
+            per_seed = _collective(s, ov, seeds, cache)
+            ax.plot(per_seed, np.full(len(per_seed), y), "k.", ms=3)
+    for ov, x in PAPER.items():
+        ax.axvline(x, color=colours[ov], ls="--", lw=1, label=f"paper, {ov} (ResNet-18, Table 3)")
+    ax.set_yticks(range(len(rows)), [s.name for s, _ in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 102)
+    ax.set_xlabel("collective attack success (%), N = 5, CIFAR-10 6,000-image subset")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.5 / (0.45 * len(rows) + 1.4) - 0.12), ncol=2)
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def _collective(setting: Setting, overlap: str, seeds: list[int], cache: ResultCache) -> list[float]:
+    return [100 * float(np.mean(o.asr)) for o in _cached(setting, overlap, seeds, cache)]
 
 
 def main() -> None:
@@ -196,6 +241,7 @@ def main() -> None:
     ap.add_argument("--cache", default=None, help="result cache file (default: the user's cache)")
     ap.add_argument("--report-only", action="store_true", help="train nothing; print the table from the cache")
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--figure", default=None, help="also write the figure to this file (e.g. a .png)")
     args = ap.parse_args()
     known = {s.name: s for s in SETTINGS}
     unknown = sorted(set(args.settings or ()) - set(known))
@@ -213,6 +259,8 @@ def main() -> None:
     if not args.report_only:
         run(settings, args.seeds, cache, until)
     report(settings, args.seeds, cache, args.markdown)
+    if args.figure:
+        figure(settings, args.seeds, cache, args.figure)
 
 
 if __name__ == "__main__":
