@@ -143,7 +143,8 @@ def run(settings: list[Setting], seeds: list[int], cache: ResultCache, until: dt
 
 
 def interval(values: np.ndarray) -> tuple[float, float]:
-    """95% Student-t interval of the mean; NaN bounds for fewer than two values."""
+    """95% Student-t interval of the mean; NaN bounds for fewer than two values
+    (the table clips it to [0, 100], the range of an attack success)."""
     if len(values) < 2:
         return float("nan"), float("nan")
     half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
@@ -191,7 +192,7 @@ def report(settings: list[Setting], seeds: list[int], cache: ResultCache, markdo
             if r is None:
                 continue
             row = [s.name, s.factor, overlap, str(r["n"]), f"{fmt(r['mean'])} ± {fmt(r['std'])}",
-                   f"[{fmt(r['lo'])}, {fmt(r['hi'])}]", fmt(r["spread"]), fmt(r["learned"]), fmt(r["clean"]),
+                   f"[{fmt(max(r['lo'], 0.0))}, {fmt(min(r['hi'], 100.0))}]", fmt(r["spread"]), fmt(r["learned"]), fmt(r["clean"]),
                    fmt(r["val"]),
                    fmt(r["epochs"]), fmt(r["minutes"], 2), f"{PAPER[overlap]} (ResNet-18)"]
             print(("| " + " | ".join(row) + " |") if markdown else "  ".join(row), flush=True)
