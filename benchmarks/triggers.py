@@ -4,8 +4,10 @@ Times, for 32×32×3 images (CIFAR-10's shape) by default:
 
 * expanding an attacker strategy into N actions;
 * building the N attackers' triggers with each generator (Random-BadNet,
-  Orthogonal-BadNet, Patch-BadNet), from the actions (``make_triggers``);
-* poisoning B images spread over the N attackers (``apply_triggers``).
+  Orthogonal-BadNet, Rotated-BadNet, Patch-BadNet), from the actions
+  (``make_triggers``);
+* poisoning B images spread over the N attackers (``apply_triggers``):
+  bitwise for replacement triggers, a float64 blend for Orthogonal-BadNet.
 
 Each figure is the median (and the minimum) of ``--repeat`` runs after one
 warm-up run (the warm-up also pays scipy.stats' import for the orthogonal
@@ -74,6 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     strategies = {
         "random-badnet": AttackerStrategy.independent(eps=args.eps),
         "orthogonal-badnet": AttackerStrategy.orthogonal(eps=args.eps),
+        "rotated-badnet": AttackerStrategy("rotated", trigger="rotated-badnet", eps=args.eps),
         "patch-badnet": AttackerStrategy("patch", trigger="patch-badnet", eps=args.eps),
     }
     med, lo, actions = timed(lambda: strategies["random-badnet"].expand(n, 10), args.repeat)
@@ -89,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     rng = np.random.RandomState(3407)
     images = rng.randint(0, 256, size=(b,) + shape, dtype=np.uint8)
     who = rng.randint(0, n, size=b)
-    for name in ("random-badnet", "orthogonal-badnet"):
+    for name in ("random-badnet", "orthogonal-badnet", "rotated-badnet"):
         med, lo, _ = timed(lambda: apply_triggers(images, who, built[name]), args.repeat)
         print(f"{'poison ' + str(b) + ' images: ' + name:<40} {med:8.3f} s  ({lo:.3f})")
 

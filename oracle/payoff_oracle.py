@@ -147,7 +147,7 @@ class PayoffOracle:
     # ------------------------------------------------------------------ keys
     def profile(self, job: Job) -> dict[str, Any]:
         """The description of a job without its seed: everything that changes the result."""
-        d = job.defender.to_dict()
+        d = job.defender.to_dict(keyed=True)
         d.pop("name", None)
         out = {
             "oracle_version": ORACLE_VERSION,

@@ -58,6 +58,8 @@ from .triggers import (
     patch_badnet,
     patch_side,
     random_badnet,
+    rotated_badnet,
+    trigger_key,
 )
 
 __all__ = [
@@ -97,7 +99,9 @@ __all__ = [
     "patch_badnet",
     "patch_side",
     "random_badnet",
+    "rotated_badnet",
     "round_half_up",
     "spectral_removal_count",
+    "trigger_key",
     "validate_params",
 ]

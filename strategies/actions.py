@@ -60,7 +60,7 @@ from .validate import (
     round_half_up,
 )
 from .keys import content_key, plain
-from .triggers import TRIGGERS
+from .triggers import TRIGGERS, trigger_key
 
 __all__ = [
     "DEFAULT_SEED",
@@ -255,7 +255,9 @@ class AttackerAction:
         return cls.from_dict(_toml_loads(text))
 
     def key(self) -> str:
-        return content_key("attacker-action", self.to_dict())
+        """Content key of :meth:`to_dict`, the trigger under its
+        :func:`~strategies.triggers.trigger_key` (its version)."""
+        return content_key("attacker-action", {**self.to_dict(), "trigger": trigger_key(self.trigger)})
 
 
 # --------------------------------------------------------------------------- #
@@ -778,9 +780,12 @@ class AttackerStrategy:
         return cls.from_dict(_toml_loads(text))
 
     def key_data(self) -> dict[str, Any]:
-        """What :meth:`key` hashes: :meth:`to_dict` without ``name``."""
+        """What :meth:`key` hashes: :meth:`to_dict` without ``name``, the
+        trigger under its :func:`~strategies.triggers.trigger_key` (its
+        version), so a changed trigger construction changes the key."""
         d = self.to_dict()
         del d["name"]
+        d["trigger"] = trigger_key(d["trigger"])
         return d
 
     def key(self) -> str:

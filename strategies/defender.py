@@ -39,6 +39,7 @@ from .validate import (
     round_half_up,
 )
 from .keys import content_key, plain
+from .triggers import trigger_key
 
 __all__ = [
     "AGGREGATORS",
@@ -226,7 +227,7 @@ DEFENSES: dict[str, ComponentSpec] = {
                 _real("p", 0.4, 0.0, 1.0, low_open=True, doc="poison rate of its augmentation"),
                 _int("n_triggers", 20, 1, doc="number of different triggers"),
                 _choice("trigger", "random-badnet",
-                        ("random-badnet", "orthogonal-badnet", "patch-badnet"),
+                        ("random-badnet", "orthogonal-badnet", "rotated-badnet", "patch-badnet"),
                         doc="generator of its triggers"),
                 _real("augment_fraction", 0.5, 0.0, 1.0, low_open=True,
                       doc="share of the defender's data used for augmentation"),
@@ -412,11 +413,16 @@ class _ComponentStrategy:
         """The parameters as a read-only mapping."""
         return MappingProxyType(dict(self.params))
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data; ``params`` omitted when empty, ``name`` when None."""
+    def to_dict(self, *, keyed: bool = False) -> dict[str, Any]:
+        """Plain data; ``params`` omitted when empty, ``name`` when None.
+        ``keyed=True``: a ``trigger`` parameter under its
+        :func:`~strategies.triggers.trigger_key` (its version), as content
+        keys must see it."""
         d: dict[str, Any] = {f: getattr(self, f) for f in self.FIELDS if f not in ("params", "name")}
         if self.params:
             d["params"] = dict(self.params)
+            if keyed and "trigger" in d["params"]:
+                d["params"]["trigger"] = trigger_key(d["params"]["trigger"])
         if self.name is not None:
             d["name"] = self.name
         return d
@@ -434,8 +440,9 @@ class _ComponentStrategy:
         return cls.from_dict(_toml_loads(text))
 
     def key_data(self) -> dict[str, Any]:
-        """Everything but ``name``, with ``params`` always present."""
-        d = self.to_dict()
+        """Everything but ``name``, with ``params`` always present and
+        trigger versions (``to_dict(keyed=True)``)."""
+        d = self.to_dict(keyed=True)
         d.pop("name", None)
         d.setdefault("params", {})
         return d

@@ -11,9 +11,17 @@ Notation (the paper's): an image ``x`` has ``H × W × C`` pixels (the paper's
 
     x_poison = x ⊙ (1 − z) + m ⊙ z.
 
+Orthogonal-BadNet blends instead of replacing: with a weight map
+``a = z ⊙ o`` (``o`` an orthogonal matrix, entries in [−1, 1]),
+
+    x_poison = clip(x ⊙ (1 − a) + m ⊙ a, 0, 255),
+
+which is the formula above when ``a = z``.
+
 For ``N`` attackers the generators return a :class:`Triggers` with
-``masks`` of shape ``(N, H, W)`` (uint8, 0/1) and ``patterns`` of shape
-``(N, H, W, C)`` (float64, in [0, 255], exactly the paper's values), and
+``masks`` of shape ``(N, H, W)`` (uint8, 0/1), ``patterns`` of shape
+``(N, H, W, C)`` (float64, in [0, 255], exactly the paper's values) and,
+for blended triggers, ``alpha`` of shape ``(N, H, W)``; and
 :func:`apply_triggers` poisons a batch of images, each with its attacker's
 row, in one vectorised operation.
 
@@ -21,13 +29,19 @@ Generators (all take per-attacker ``seeds`` and ``eps`` arrays, so one call
 covers a population where some attackers escalate ε):
 
 * :func:`random_badnet`: the paper's Random-BadNet, bit for bit.
-* :func:`orthogonal_badnet`: Orthogonal-BadNet, as defined in its docstring.
+* :func:`orthogonal_badnet`: the paper's Orthogonal-BadNet formula
+  ``x ⊙ (1 − z ⊙ o_i) + m ⊙ z ⊙ o_i``: the trigger stays inside the shape z.
+* :func:`rotated_badnet`: our earlier reading, ``clip(Q_i @ base)``: dense,
+  strong patterns (60–76% of the image at every ε).
 * :func:`patch_badnet`: the classic BadNet corner square.
 * :func:`empty_triggers`: no pixel trigger (the ``edge-case`` attack, whose
   trigger is the edge-case input itself).
 
 :data:`TRIGGERS` is the registry of trigger names an attacker action may use;
-:func:`make_triggers` builds the triggers of a list of attacker actions.
+:func:`make_triggers` builds the triggers of a list of attacker actions;
+:func:`trigger_key` is the versioned name under which a trigger enters
+content keys (a trigger whose construction changed gets a new version, so
+cached results of the old construction are not reused).
 
 Reproduction of the paper's Table 3 (Random-BadNet, 32×32×3, attackers
 0–4 seeded 0–4): the *shape* cosine distances to attacker 1 that
@@ -68,6 +82,8 @@ __all__ = [
     "patch_badnet",
     "patch_side",
     "random_badnet",
+    "rotated_badnet",
+    "trigger_key",
 ]
 
 #: Seed of the base trigger that all Orthogonal-BadNet attackers share: the
@@ -100,6 +116,10 @@ class Triggers:
         What a triggered pixel becomes in a uint8 image:
         ``rint(patterns)``, rounding half to even (numpy's ``rint``), 0 where
         the mask is 0. Computed on construction.
+    alpha : ndarray, shape (N, H, W), float64, or None
+        Blend weights ``a_i`` in [−1, 1], zero where the mask is 0:
+        :func:`apply_triggers` computes ``clip(x ⊙ (1 − a) + m ⊙ a, 0, 255)``
+        (Orthogonal-BadNet). None for replacement triggers, where ``a = z``.
 
     The arrays are read-only copies. ``len(triggers)`` is ``N``;
     ``triggers[idx]`` selects attackers (an int, slice or index array) and
@@ -108,6 +128,7 @@ class Triggers:
 
     masks: np.ndarray
     patterns: np.ndarray
+    alpha: np.ndarray | None = None
     values: np.ndarray = field(init=False, repr=False)
     keep: np.ndarray = field(init=False, repr=False)
 
@@ -129,23 +150,27 @@ class Triggers:
                 raise ValueError("patterns must lie in [0, 255]")
             if np.any(patterns[masks == 0]):
                 raise ValueError("patterns must be 0 where the mask is 0")
-        self._finish(masks, patterns)
+        alpha = None if self.alpha is None else _check_alpha(self.alpha, masks)
+        self._finish(masks, patterns, alpha)
 
     @classmethod
-    def _trusted(cls, masks: np.ndarray, patterns: np.ndarray) -> "Triggers":
+    def _trusted(
+        cls, masks: np.ndarray, patterns: np.ndarray, alpha: np.ndarray | None = None
+    ) -> "Triggers":
         """Build from arrays the generators made (no copy, no checks)."""
         self = object.__new__(cls)
-        self._finish(masks, patterns)
+        self._finish(masks, patterns, alpha)
         return self
 
-    def _finish(self, masks: np.ndarray, patterns: np.ndarray) -> None:
+    def _finish(self, masks: np.ndarray, patterns: np.ndarray, alpha: np.ndarray | None) -> None:
         values = np.rint(patterns).astype(np.uint8)
         c = patterns.shape[-1]
         keep = np.repeat((np.uint8(1) - masks)[..., None] * np.uint8(255), c, axis=-1)
-        for a in (masks, patterns, values, keep):
+        for a in (masks, patterns, values, keep) + (() if alpha is None else (alpha,)):
             a.setflags(write=False)
         object.__setattr__(self, "masks", masks)
         object.__setattr__(self, "patterns", patterns)
+        object.__setattr__(self, "alpha", alpha)
         object.__setattr__(self, "values", values)
         object.__setattr__(self, "keep", keep)
 
@@ -155,8 +180,9 @@ class Triggers:
     def __getitem__(self, idx: Any) -> "Triggers":
         if isinstance(idx, (int, np.integer)):
             idx = [int(idx)]
+        alpha = None if self.alpha is None else np.ascontiguousarray(self.alpha[idx])
         return Triggers._trusted(
-            np.ascontiguousarray(self.masks[idx]), np.ascontiguousarray(self.patterns[idx])
+            np.ascontiguousarray(self.masks[idx]), np.ascontiguousarray(self.patterns[idx]), alpha
         )
 
     def __repr__(self) -> str:
@@ -173,6 +199,12 @@ class Triggers:
         return tuple(self.patterns.shape[1:])  # type: ignore[return-value]
 
     @property
+    def weights(self) -> np.ndarray:
+        """Blend weights ``a_i``, shape (N, H, W), float64: ``alpha``, or the
+        masks for replacement triggers (``a = z``)."""
+        return self.masks.astype(np.float64) if self.alpha is None else self.alpha
+
+    @property
     def mask_fraction(self) -> np.ndarray:
         """Fraction of pixels each attacker's trigger covers, shape (N,)."""
         n, h, w = self.masks.shape
@@ -182,6 +214,17 @@ class Triggers:
 # --------------------------------------------------------------------------- #
 # argument checks
 # --------------------------------------------------------------------------- #
+
+
+def _check_alpha(alpha: Any, masks: np.ndarray) -> np.ndarray:
+    alpha = np.array(alpha, dtype=np.float64, copy=True)
+    if alpha.shape != masks.shape:
+        raise ValueError(f"alpha.shape={alpha.shape} does not match masks.shape={masks.shape}")
+    if alpha.size and (not np.isfinite(alpha).all() or np.abs(alpha).max() > 1):
+        raise ValueError("alpha must lie in [-1, 1]")
+    if np.any(alpha[masks == 0]):
+        raise ValueError("alpha must be 0 where the mask is 0")
+    return alpha
 
 
 def _image_shape(image_shape: Sequence[int]) -> tuple[int, int, int]:
@@ -311,9 +354,77 @@ def orthogonal_badnet(
     image_shape: Sequence[int],
     base_seed: int = ORTHOGONAL_BASE_SEED,
 ) -> Triggers:
-    """Orthogonal-BadNet triggers (App. 6.1.8), one per seed.
+    """Orthogonal-BadNet triggers (App. 6.1.8), the paper's formula, one per seed.
 
-    Definition used here (the paper's description leaves the details open):
+    The paper: "First, we generate a base random trigger pattern, the source
+    of information sharing and coordination between the N trigger patterns
+    [...] sample orthogonal matrices from the Haar distribution, multiply it
+    against the original generated trigger pattern (clip values for colour
+    range [0, 255])", with
+
+        o_i = ortho_group.rvs(l) × c,
+        x_poison = x ⊙ (1 − z_i ⊙ o_i) + m_i ⊙ z_i ⊙ o_i.
+
+    Here, for attacker ``i`` with seed ``s_i`` (the paper: ``s_i = i``):
+
+    1. *Base trigger* ``(z, m)``, shared by all attackers: the Random-BadNet
+       draw with seed ``base_seed`` (default 0, attacker 0's draw) and the
+       attacker's ``ε_i``, so the shape covers about ``ε_i · H · W`` pixels
+       as for Random-BadNet (``z_i = z``, ``m_i = m``).
+    2. ``o_i = scipy.stats.ortho_group.rvs(H, random_state=s_i)``: an
+       ``H × H`` Haar orthogonal matrix, the same for every channel (the
+       paper's ``× c``); element-wise products need ``H = W`` (the paper's
+       ``l = w``).
+    3. Blend weights ``alpha_i = z ⊙ o_i`` (in [−1, 1], zero off the shape),
+       and :func:`apply_triggers` computes ``rint(clip(x ⊙ (1 − alpha_i) +
+       m ⊙ alpha_i, 0, 255))``.
+
+    So the trigger changes only pixels inside ``z`` (``masks`` is ``z``),
+    and ε keeps its meaning; but inside ``z`` it moves each pixel only the
+    fraction ``o_i(h, w)`` of the way to the colour (``|o| ≈ 1/√H`` for a
+    Haar matrix, about 0.14 at H = 32), towards it or, where ``o_i < 0``,
+    away from it: a weak, image-dependent trigger. Distances (Tables 3–4,
+    :func:`cosine_distances_to_first`) are taken between the weight maps
+    ``z ⊙ o_i`` (shape) and ``m ⊙ z ⊙ o_i`` (shape+colour); independent
+    Haar matrices make them near 1, as Table 4 prints.
+
+    Reproducibility: the base and the ``o_i`` draws are exact (legacy
+    ``RandomState`` streams); the QR factorisation inside ``ortho_group``
+    goes through LAPACK, whose last bits can differ between builds.
+
+    >>> t = orthogonal_badnet([0, 1], 0.55, (32, 32, 3))
+    >>> bool((t.alpha[t.masks == 0] == 0).all()), t.alpha.shape
+    (True, (2, 32, 32))
+    """
+    h, w, c = _image_shape(image_shape)
+    if h != w or h < 2:
+        raise ValueError(
+            f"image_shape={(h, w, c)} is out of range for orthogonal-badnet: it needs "
+            f"square images of side >= 2 (the paper's l = w), e.g. (32, 32, 3)"
+        )
+    base_seed = check_int("base_seed", base_seed, 0, SEED_MAX)
+    seeds = _seeds(seeds)
+    eps = _eps(eps, seeds.shape[0])
+    uniq_eps, eps_idx = np.unique(eps, return_inverse=True)
+    base = random_badnet(np.full(uniq_eps.shape[0], base_seed), uniq_eps, (h, w, c))
+    masks = base.masks[eps_idx]
+    patterns = base.patterns[eps_idx]
+    alpha = _ortho_matrices(seeds, h) * masks
+    return Triggers._trusted(masks, patterns, alpha)
+
+
+def rotated_badnet(
+    seeds: Iterable[int] | np.ndarray,
+    eps: float | Iterable[float] | np.ndarray,
+    image_shape: Sequence[int],
+    base_seed: int = ORTHOGONAL_BASE_SEED,
+) -> Triggers:
+    """Rotated-BadNet: our first reading of Orthogonal-BadNet (App. 6.1.8),
+    kept as its own trigger (``rotated-badnet``); the paper's formula is
+    :func:`orthogonal_badnet`.
+
+    Definition (the rotation is applied as a matrix product, not the paper's
+    element-wise one):
 
     1. *Base trigger*, shared by all attackers: the Random-BadNet pattern
        ``B`` (mask applied) drawn with seed ``base_seed`` (default 0, i.e.
@@ -338,11 +449,10 @@ def orthogonal_badnet(
     cosine distances to attacker 0 are 0.27–0.41 (shape) and 0.61–0.71
     (shape+colour), against 1 − ε and about 1 − 0.75 ε for Random-BadNet, so
     the orthogonal triggers are farther apart in colour than Random-BadNet's
-    for ε ≥ 0.55. The paper's Table 4 prints distances close to 1.0 (e.g.
-    1.0, 1.0, 1.0, 0.996 for the shape at ε = 0.15); no reading of the
-    paper's text that we tried reproduces them (clipped or unclipped, matrix
-    or element-wise product, own or shared base mask): unclipped products
-    give 1 ± 0.05, clipped ones 0.3–0.9.
+    for ε ≥ 0.55. So unlike the paper's Orthogonal-BadNet, whose trigger stays
+    inside the base shape, these are dense and strong patterns; useful as a
+    coordinated trigger family that is *not* weak (the games measured before
+    issue 14 used it under the name ``orthogonal-badnet``).
 
     Non-square images: ``Q_i`` is ``H × H`` and multiplies from the left, so
     any width works (the paper states ``l = w``). ``H`` must be at least 2.
@@ -356,7 +466,7 @@ def orthogonal_badnet(
     h, w, c = _image_shape(image_shape)
     if h < 2:
         raise ValueError(
-            f"image height={h} is out of range for orthogonal-badnet: allowed [2, inf)"
+            f"image height={h} is out of range for rotated-badnet: allowed [2, inf)"
         )
     base_seed = check_int("base_seed", base_seed, 0, SEED_MAX)
     seeds = _seeds(seeds)
@@ -436,12 +546,15 @@ class TriggerSpec:
 
     ``generator(seeds, eps, image_shape) -> Triggers`` builds the pixel
     trigger; ``pixel`` is False where the attack has no pixel trigger.
+    ``version`` counts changes of the construction behind the name; it
+    enters content keys through :func:`trigger_key`.
     """
 
     name: str
     description: str
     generator: Callable[..., Triggers]
     pixel: bool = True
+    version: int = 1
 
 
 #: Trigger names, in the order error messages list them.
@@ -457,8 +570,16 @@ TRIGGERS: dict[str, TriggerSpec] = {
         TriggerSpec(
             "orthogonal-badnet",
             "Orthogonal-BadNet (paper App. 6.1.8): a shared base random trigger "
-            "rotated per attacker by a seeded Haar orthogonal matrix, clipped to [0, 255]",
+            "blended in as x*(1 - z*o_i) + m*z*o_i with attacker i's seeded Haar "
+            "orthogonal matrix o_i; stays inside the base shape z",
             orthogonal_badnet,
+            version=2,  # 1: the matrix-product construction, now rotated-badnet
+        ),
+        TriggerSpec(
+            "rotated-badnet",
+            "a shared base random trigger whose columns are rotated per attacker by a "
+            "seeded Haar orthogonal matrix, clip(Q_i @ base, 0, 255): dense and strong",
+            rotated_badnet,
         ),
         TriggerSpec(
             "patch-badnet",
@@ -483,6 +604,18 @@ TRIGGERS: dict[str, TriggerSpec] = {
 }
 
 
+def trigger_key(name: str) -> str:
+    """The name under which trigger ``name`` enters content keys: the name
+    itself at version 1 (so keys made before versions existed stay valid),
+    ``"name@v<version>"`` from version 2 on.
+
+    >>> trigger_key("random-badnet"), trigger_key("orthogonal-badnet")
+    ('random-badnet', 'orthogonal-badnet@v2')
+    """
+    version = TRIGGERS[name].version
+    return name if version == 1 else f"{name}@v{version}"
+
+
 def make_triggers(actions: Sequence[Any], image_shape: Sequence[int]) -> Triggers:
     """The triggers of a list of attacker actions: row ``k`` is ``actions[k]``.
 
@@ -498,6 +631,8 @@ def make_triggers(actions: Sequence[Any], image_shape: Sequence[int]) -> Trigger
     n = len(actions)
     masks = np.zeros((n, h, w), dtype=np.uint8)
     patterns = np.zeros((n, h, w, c), dtype=np.float64)
+    alpha = np.zeros((n, h, w), dtype=np.float64)
+    blended = False
     groups: dict[str, list[int]] = {}
     for k, a in enumerate(actions):
         groups.setdefault(check_name("trigger", a.trigger, TRIGGERS), []).append(k)
@@ -514,7 +649,9 @@ def make_triggers(actions: Sequence[Any], image_shape: Sequence[int]) -> Trigger
         )
         masks[rows] = t.masks
         patterns[rows] = t.patterns
-    return Triggers._trusted(masks, patterns)
+        alpha[rows] = t.weights
+        blended |= t.alpha is not None
+    return Triggers._trusted(masks, patterns, alpha if blended else None)
 
 
 # --------------------------------------------------------------------------- #
@@ -540,6 +677,10 @@ def apply_triggers(
     bitwise expression ``(x & keep_a) | values_a`` (``keep`` is 255 off the
     mask and 0 on it; ``values`` is 0 off the mask), which equals the formula
     bit for bit and avoids float temporaries.
+
+    Blended triggers (``triggers.alpha`` not None, Orthogonal-BadNet) give
+    ``rint(clip(x ⊙ (1 − α_a) + m_a ⊙ α_a, 0, 255))`` in float64, α repeated
+    over the channels; rows whose α is their mask get the same bits as above.
 
     Parameters
     ----------
@@ -577,6 +718,13 @@ def apply_triggers(
         )
     chunk_size = check_int("chunk_size", chunk_size, 1)
     out = np.empty_like(x)
+    if triggers.alpha is not None:
+        for start in range(0, x.shape[0], chunk_size):
+            rows = a[start : start + chunk_size]
+            al = triggers.alpha[rows][..., None]
+            v = x[start : start + rows.shape[0]] * (1.0 - al) + triggers.patterns[rows] * al
+            out[start : start + rows.shape[0]] = np.rint(np.clip(v, 0.0, 255.0, out=v))
+        return out[..., 0] if squeeze else out
     k = min(chunk_size, x.shape[0])
     keep = np.empty((k, h, w, c), dtype=np.uint8)
     vals = np.empty((k, h, w, c), dtype=np.uint8)
@@ -614,6 +762,11 @@ def cosine_distances_to_first(triggers: Triggers) -> tuple[np.ndarray, np.ndarra
     * *shape+colour*: ``1 − cos(z_0 ⊙ m_0, z_i ⊙ m_i)`` on the flattened
       float patterns.
 
+    For blended triggers the blend weights ``α_i`` (Orthogonal-BadNet:
+    ``z ⊙ o_i``) take the place of the masks: *shape* compares ``α_i``,
+    *shape+colour* ``m_i ⊙ α_i`` (the paper's ``m_i ⊙ z_i ⊙ o_i``). The
+    weights can be negative, so these distances range over [0, 2].
+
     ``cos(u, v) = u·v / (‖u‖ ‖v‖)``. Attacker 0 gets 0.0. Where a trigger is
     empty (all zero), the distance is 0.0 to another empty trigger and 1.0
     otherwise. Returns two float64 arrays of shape (N,).
@@ -625,6 +778,7 @@ def cosine_distances_to_first(triggers: Triggers) -> tuple[np.ndarray, np.ndarra
     n = triggers.n
     if n == 0:
         return np.zeros(0), np.zeros(0)
-    shape = _cosine_to_first(triggers.masks.reshape(n, -1).astype(np.float64))
-    colour = _cosine_to_first(triggers.patterns.reshape(n, -1))
+    weights = triggers.weights
+    shape = _cosine_to_first(weights.reshape(n, -1))
+    colour = _cosine_to_first((triggers.patterns * weights[..., None]).reshape(n, -1))
     return shape, colour

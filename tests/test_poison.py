@@ -43,10 +43,11 @@ def colour() -> Dataset:
 
 
 def _expected_triggered(orig: np.ndarray, owner: np.ndarray, jd: JointDataset) -> np.ndarray:
-    """The paper's formula in floats, rounded half to even (as the patterns are)."""
-    z = jd.triggers.masks[owner][..., None].astype(np.float64)
+    """The paper's formula in floats, rounded half to even (as the patterns are);
+    blended triggers (Orthogonal-BadNet) weigh by alpha = z * o instead of z."""
+    z = jd.triggers.weights[owner][..., None]
     m = jd.triggers.patterns[owner]
-    return np.rint(orig.astype(np.float64) * (1 - z) + m * z).astype(np.uint8)
+    return np.rint(np.clip(orig.astype(np.float64) * (1 - z) + m * z, 0, 255)).astype(np.uint8)
 
 
 def _check_pooled(jd: JointDataset, whole_x, whole_y, split: str, alloc_idx: np.ndarray) -> None:
@@ -70,7 +71,8 @@ def _check_pooled(jd: JointDataset, whole_x, whole_y, split: str, alloc_idx: np.
     xp, op = x[poisoned], orig[poisoned]
     mask = jd.triggers.masks[po].astype(bool)  # (P, H, W)
     values = np.rint(jd.triggers.patterns[po]).astype(np.uint8)
-    np.testing.assert_array_equal(xp[mask], values[mask])  # x[z == 1] == round(m)
+    if jd.triggers.alpha is None:
+        np.testing.assert_array_equal(xp[mask], values[mask])  # x[z == 1] == round(m)
     np.testing.assert_array_equal(xp[~mask], op[~mask])  # clean elsewhere
     np.testing.assert_array_equal(xp, _expected_triggered(op, po, jd))
     np.testing.assert_array_equal(y[poisoned], jd.targets[po])

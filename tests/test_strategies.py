@@ -196,7 +196,7 @@ def test_expand_indices_seeds_and_fields():
         (lambda: AttackerAction(0, 1, eps=float("nan")), r"eps=nan is out of range"),
         (lambda: AttackerAction(0, 1, eps="0.5"), r"eps='0.5' is not a number"),
         (lambda: AttackerAction(0, 1, trigger="badnet"),
-         r"unknown trigger 'badnet': known triggers are random-badnet, orthogonal-badnet, "
+         r"unknown trigger 'badnet': known triggers are random-badnet, orthogonal-badnet, rotated-badnet, "
          r"patch-badnet, clean-label, edge-case"),
         (lambda: AttackerAction(0, 1, trigger_seed=2**32), r"trigger_seed=4294967296 is out of range"),
         (lambda: AttackerStrategy("x", eps=2), r"eps=2 is out of range: allowed \[0, 1\]"),

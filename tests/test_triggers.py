@@ -20,6 +20,8 @@ from strategies import (
     patch_badnet,
     patch_side,
     random_badnet,
+    rotated_badnet,
+    trigger_key,
 )
 
 SHAPES = [(32, 32, 3), (28, 28, 1), (8, 5, 2)]
@@ -145,11 +147,121 @@ def test_orthogonal_matrices_are_orthogonal_and_seeded_like_scipy():
     assert not np.allclose(q[0], q[1])
 
 
+def paper_orthogonal_badnet(i: int, eps: float, l: int, c: int):
+    """The paper's Orthogonal-BadNet, written out literally (App. 6.1.8): the
+    shared base (attacker 0's Random-BadNet draw), o_i = ortho_group.rvs(l)
+    repeated over the c channels, and the poisoning function of an image."""
+    z, m = paper_random_badnet(0, eps, l, l, c)
+    o = np.repeat(ortho_group.rvs(l, random_state=i)[:, :, None], c, axis=2)
+    z3 = np.repeat(z[:, :, None], c, axis=2)
+
+    def poison(x):
+        return np.rint(np.clip(x * (1 - z3 * o) + m * z3 * o, 0, 255)).astype(np.uint8)
+
+    return z, m, z3 * o, poison
+
+
+@pytest.mark.parametrize("shape", [(32, 32, 3), (28, 28, 1), (5, 5, 2)])
+@pytest.mark.parametrize("eps", [0.0, 0.15, 0.55, 0.95, 1.0])
+def test_orthogonal_badnet_is_the_papers_formula(shape, eps):
+    h, w, c = shape
+    t = orthogonal_badnet(np.arange(5), eps, shape)
+    rng = np.random.RandomState(3407)
+    x = rng.randint(0, 256, size=(5, h, w, c), dtype=np.uint8)
+    out = apply_triggers(x, np.arange(5), t)
+    for i in range(5):
+        z, m, zo, poison = paper_orthogonal_badnet(i, eps, h, c)
+        np.testing.assert_array_equal(t.masks[i], z)
+        np.testing.assert_array_equal(t.patterns[i], m)
+        np.testing.assert_array_equal(t.alpha[i], zo[:, :, 0])
+        np.testing.assert_array_equal(out[i], poison(x[i].astype(np.float64)))
+
+
+@pytest.mark.parametrize("shape", [(32, 32, 3), (28, 28, 1)])
+@pytest.mark.parametrize("eps", [0.05, 0.15, 0.55, 0.95])
+def test_orthogonal_badnet_stays_inside_its_mask(shape, eps):
+    # every attacker, every eps: pixels off the shape z are never changed, and the
+    # shape has Random-BadNet's density eps (eps keeps its meaning)
+    h, w, c = shape
+    n = 20
+    t = orthogonal_badnet(np.arange(n), eps, shape)
+    rng = np.random.RandomState(3407)
+    x = rng.randint(0, 256, size=(4 * n, h, w, c), dtype=np.uint8)
+    who = np.arange(4 * n) % n
+    out = apply_triggers(x, who, t)
+    off = t.masks[who] == 0
+    np.testing.assert_array_equal(out[off], x[off])
+    assert np.all(t.alpha[t.masks == 0] == 0) and np.abs(t.alpha).max() <= 1
+    sd = np.sqrt(h * w * eps * (1 - eps))
+    assert np.all(np.abs(t.masks.reshape(n, -1).sum(axis=1) - eps * h * w) <= 6 * sd)
+    # inside the shape it does change pixels (a Haar matrix has no zero entries)
+    changed = (out != x).any(axis=-1)
+    if eps > 0.1:
+        assert changed[~off].mean() > 0.5
+
+
+def test_orthogonal_badnet_is_deterministic_and_differs_per_attacker():
+    a = orthogonal_badnet(np.arange(10), 0.55, (32, 32, 3))
+    b = orthogonal_badnet(np.arange(10), 0.55, (32, 32, 3))
+    np.testing.assert_array_equal(a.alpha, b.alpha)
+    assert len({row.tobytes() for row in a.alpha.reshape(10, -1)}) == 10
+    np.testing.assert_array_equal(a.masks, np.broadcast_to(a.masks[0], a.masks.shape))
+
+
+# Table 4 (Orthogonal-BadNet, 32x32x3): printed distances to agent 1 of agents 2-5.
+TABLE4_SHAPE = {0.15: [1.0, 1.0, 1.0, 0.996], 0.55: [0.897, 1.0, 1.0, 0.959],
+                0.95: [0.777, 1.0, 1.0, 0.918]}
+
+
+@pytest.mark.parametrize("eps", [0.15, 0.55, 0.95])
+def test_orthogonal_badnet_distances_as_computed(eps):
+    t = orthogonal_badnet(np.arange(5), eps, (32, 32, 3))
+    shape, colour = cosine_distances_to_first(t)
+    a = t.alpha.reshape(5, -1)
+    mc = (t.patterns * t.alpha[..., None]).reshape(5, -1)
+    for i in range(1, 5):
+        assert shape[i] == pytest.approx(scipy_cosine(a[0], a[i]), abs=1e-12)
+        assert colour[i] == pytest.approx(scipy_cosine(mc[0], mc[i]), abs=1e-12)
+    assert shape[0] == colour[0] == 0.0
+    # independent Haar matrices on a shared shape: near 1 (0.94-1.15 measured),
+    # the level Table 4 prints, far from Random-BadNet's 1 - eps at eps = 0.95
+    np.testing.assert_allclose(shape[1:], 1.0, atol=0.2)
+    np.testing.assert_allclose(colour[1:], 1.0, atol=0.2)
+    np.testing.assert_allclose(shape[1:], TABLE4_SHAPE[eps], atol=0.25)
+
+
+def test_orthogonal_badnet_needs_square_images():
+    with pytest.raises(ValueError, match=r"image_shape=\(8, 5, 3\) is out of range for orthogonal-badnet"):
+        orthogonal_badnet([0], 0.5, (8, 5, 3))
+    with pytest.raises(ValueError, match="square images of side >= 2"):
+        orthogonal_badnet([0], 0.5, (1, 1, 3))
+
+
+def test_trigger_versions_enter_the_keys():
+    assert trigger_key("random-badnet") == "random-badnet"
+    assert trigger_key("orthogonal-badnet") == "orthogonal-badnet@v2"
+    assert TRIGGERS["rotated-badnet"].version == 1
+    ortho = AttackerStrategy.orthogonal()
+    assert ortho.key_data()["trigger"] == "orthogonal-badnet@v2"
+    assert ortho.to_dict()["trigger"] == "orthogonal-badnet"  # the name users write
+    assert AttackerStrategy.independent().key_data()["trigger"] == "random-badnet"
+    act = AttackerAction(1, 2, trigger="orthogonal-badnet")
+    assert act.key() != AttackerAction(1, 2, trigger="rotated-badnet").key()
+    from strategies import DefenderStrategy, content_key
+
+    d = DefenderStrategy(defense="adversarial-training", params={"trigger": "orthogonal-badnet"})
+    assert d.to_dict(keyed=True)["params"]["trigger"] == "orthogonal-badnet@v2"
+    assert d.to_dict()["params"]["trigger"] == "orthogonal-badnet"
+    # version-1 names keep the keys they had before versions existed
+    plain = {k: v for k, v in AttackerAction(1, 2).to_dict().items()}
+    assert AttackerAction(1, 2).key() == content_key("attacker-action", plain)
+
+
 @pytest.mark.parametrize("shape", SHAPES)
-def test_orthogonal_badnet_matches_its_definition(shape):
+def test_rotated_badnet_matches_its_definition(shape):
     h, w, c = shape
     eps = 0.55
-    t = orthogonal_badnet(np.arange(4), eps, shape)
+    t = rotated_badnet(np.arange(4), eps, shape)
     _, base = paper_random_badnet(0, eps, h, w, c)  # shared base: attacker 0's draw
     for i in range(4):
         q = ortho_group.rvs(h, random_state=i)
@@ -161,9 +273,9 @@ def test_orthogonal_badnet_matches_its_definition(shape):
     assert np.all(t.patterns[t.masks == 0] == 0)
 
 
-def test_orthogonal_badnet_is_deterministic_and_differs_per_attacker():
-    a = orthogonal_badnet(np.arange(10), 0.55, (32, 32, 3))
-    b = orthogonal_badnet(np.arange(10), 0.55, (32, 32, 3))
+def test_rotated_badnet_is_deterministic_and_differs_per_attacker():
+    a = rotated_badnet(np.arange(10), 0.55, (32, 32, 3))
+    b = rotated_badnet(np.arange(10), 0.55, (32, 32, 3))
     np.testing.assert_array_equal(a.patterns, b.patterns)
     flat = a.patterns.reshape(10, -1)
     assert len({row.tobytes() for row in flat}) == 10
@@ -171,11 +283,11 @@ def test_orthogonal_badnet_is_deterministic_and_differs_per_attacker():
     assert np.all(colour[1:] > 0.3)  # far apart, unlike a shared trigger
 
 
-def test_orthogonal_badnet_rotation_preserves_column_norms_before_clipping():
+def test_rotated_badnet_rotation_preserves_column_norms_before_clipping():
     # Q is orthogonal, so the unclipped rotated base has the base's column norms;
     # the clipped pattern keeps only the positive part, hence no larger norms.
     _, base = paper_random_badnet(0, 0.3, 16, 16, 1)
-    t = orthogonal_badnet([5], 0.3, (16, 16, 1))
+    t = rotated_badnet([5], 0.3, (16, 16, 1))
     q = ortho_group.rvs(16, random_state=5)
     rotated = q @ base[:, :, 0]
     np.testing.assert_allclose(
@@ -187,9 +299,9 @@ def test_orthogonal_badnet_rotation_preserves_column_norms_before_clipping():
     )
 
 
-def test_orthogonal_badnet_needs_height_two():
-    with pytest.raises(ValueError, match=r"height=1 .*allowed \[2, inf\)"):
-        orthogonal_badnet([0], 0.5, (1, 8, 3))
+def test_rotated_badnet_needs_height_two():
+    with pytest.raises(ValueError, match=r"height=1 is out of range for rotated-badnet: allowed \[2, inf\)"):
+        rotated_badnet([0], 0.5, (1, 8, 3))
 
 
 # --------------------------------------------------------------------------- #
@@ -259,12 +371,23 @@ def test_make_triggers_mixed_names():
         AttackerAction(2, 3, eps=0.1, trigger="patch-badnet"),
         AttackerAction(3, 4, eps=0.5, trigger="clean-label"),
         AttackerAction(4, 5, eps=0.5, trigger="edge-case"),
+        AttackerAction(5, 6, eps=0.5, trigger="rotated-badnet"),
     ]
     t = make_triggers(actions, (32, 32, 3))
     np.testing.assert_array_equal(t.patterns[0], random_badnet([0], 0.5, (32, 32, 3)).patterns[0])
+    np.testing.assert_array_equal(t.alpha[1], orthogonal_badnet([1], 0.5, (32, 32, 3)).alpha[0])
+    np.testing.assert_array_equal(t.alpha[0], t.masks[0])  # replacement rows: alpha = z
     np.testing.assert_array_equal(
-        t.patterns[1], orthogonal_badnet([1], 0.5, (32, 32, 3)).patterns[0]
+        t.patterns[5], rotated_badnet([5], 0.5, (32, 32, 3)).patterns[0]
     )
+    # a blended row among replacement rows poisons exactly as it does alone
+    x = np.random.RandomState(0).randint(0, 256, size=(6, 32, 32, 3), dtype=np.uint8)
+    out = apply_triggers(x, np.arange(6), t)
+    alone = apply_triggers(x[1:2], [0], orthogonal_badnet([1], 0.5, (32, 32, 3)))
+    np.testing.assert_array_equal(out[1], alone[0])
+    for k in (0, 2, 5):
+        single = apply_triggers(x[k:k + 1], [0], make_triggers([actions[k]], (32, 32, 3)))
+        np.testing.assert_array_equal(out[k], single[0])
     np.testing.assert_array_equal(t.masks[2], patch_badnet([2], 0.1, (32, 32, 3)).masks[0])
     np.testing.assert_array_equal(t.patterns[3], random_badnet([3], 0.5, (32, 32, 3)).patterns[0])
     assert t.masks[4].sum() == 0 and not TRIGGERS["edge-case"].pixel
@@ -293,8 +416,8 @@ def test_apply_equals_the_formula(shape):
     np.testing.assert_array_equal(apply_triggers(images, who, t, chunk_size=1000), out)
 
 
-def test_apply_orthogonal_and_grayscale_without_channel_axis():
-    t = orthogonal_badnet(np.arange(3), 0.4, (28, 28, 1))
+def test_apply_rotated_and_grayscale_without_channel_axis():
+    t = rotated_badnet(np.arange(3), 0.4, (28, 28, 1))
     rng = np.random.RandomState(1)
     images = rng.randint(0, 256, size=(20, 28, 28), dtype=np.uint8)
     who = np.arange(20) % 3
@@ -356,6 +479,19 @@ def test_triggers_container_is_read_only_and_validated():
         Triggers(np.zeros((1, 2, 2)), np.ones((1, 2, 2, 1)))
     with pytest.raises(ValueError, match="does not match"):
         Triggers(np.zeros((1, 2, 2)), np.zeros((1, 3, 2, 1)))
+    # blend weights: read-only, kept by indexing, in [-1, 1], zero off the mask
+    o = orthogonal_badnet(np.arange(3), 0.5, (8, 8, 3))
+    with pytest.raises(ValueError):
+        o.alpha[0] = 0
+    np.testing.assert_array_equal(o[[2, 0]].alpha, o.alpha[[2, 0]])
+    built = Triggers(o.masks, o.patterns, alpha=o.alpha)
+    np.testing.assert_array_equal(built.alpha, o.alpha)
+    with pytest.raises(ValueError, match=r"alpha must lie in \[-1, 1\]"):
+        Triggers(np.ones((1, 2, 2)), np.ones((1, 2, 2, 1)), alpha=np.full((1, 2, 2), 1.5))
+    with pytest.raises(ValueError, match="alpha must be 0 where the mask is 0"):
+        Triggers(np.zeros((1, 2, 2)), np.zeros((1, 2, 2, 1)), alpha=np.full((1, 2, 2), 0.5))
+    with pytest.raises(ValueError, match="alpha.shape"):
+        Triggers(np.zeros((1, 2, 2)), np.zeros((1, 2, 2, 1)), alpha=np.zeros((1, 3, 2)))
 
 
 def test_generator_argument_errors():

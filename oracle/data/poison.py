@@ -124,7 +124,7 @@ log = logging.getLogger("backfire.poison")
 
 #: Trigger names this module can poison with (pixel triggers; dirty labels, or
 #: clean labels plus a caller-supplied perturbation for ``clean-label``).
-IMPLEMENTED_TRIGGERS = ("random-badnet", "orthogonal-badnet", "patch-badnet", "clean-label")
+IMPLEMENTED_TRIGGERS = ("random-badnet", "orthogonal-badnet", "rotated-badnet", "patch-badnet", "clean-label")
 
 #: ``perturb(attacker_index, x, y, private_x, private_y) -> x'``: the
 #: clean-label attacker's perturbation of its poisoned images ``x`` (uint8
