@@ -48,9 +48,9 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from oracle.cache import ResultCache
-from oracle.oracle import PayoffOracle
-from oracle.spec import Environment, GameSpec
+from oracle.store.cache import ResultCache
+from oracle.payoff_oracle import PayoffOracle
+from oracle.specs import Environment, GameSpec
 from strategies import AttackerStrategy, DefenderStrategy
 
 #: The attacker strategies: Table 3's ε = p = 0.55 blocks.
