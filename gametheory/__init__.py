@@ -5,7 +5,13 @@ Modules: :mod:`~gametheory.payoffs` (payoff tables, CSV/JSON/DataFrame),
 :mod:`~gametheory.analysis` (best responses, dominance),
 :mod:`~gametheory.normal_form` (the labelled attacker/defender game, bootstrap),
 :mod:`~gametheory.symmetric` (N interchangeable attackers, DPR, replicator
-dynamics), :mod:`~gametheory.sources` (the payoff-source protocol).
+dynamics), :mod:`~gametheory.sources` (the payoff-source protocol),
+:mod:`~gametheory.sampling` (batched sampling, confidence radii),
+:mod:`~gametheory.deviations` (deviation gains as weights on profile payoffs),
+:mod:`~gametheory.search` (adaptive subgame-and-deviation equilibrium search
+with adaptive seeds), :mod:`~gametheory.symmetric_report` (solve summaries,
+price of anarchy), :mod:`~gametheory.synthetic` (synthetic games with known
+means, for tests and benchmarks).
 
 The attacker population is the row player, the defender the column player.
 
@@ -19,12 +25,16 @@ from .equilibria import DEFAULT_TOL, METHODS, ZeroSumSolution, regret, solve
 from .normal_form import BootstrapResult, Equilibrium, NormalFormGame
 from .payoffs import PayoffFileError, PayoffTable
 from .sources import MappingSource, MissingPayoff, Payoffs, PayoffSource
+from .sampling import PayoffSourceSampler, SampleSource, as_sample_source
+from .search import Candidate, SearchConfig, SearchResult, equilibrium_search
 from .symmetric import RoleSymmetricGame
+from .symmetric_report import SolveSummary, best_symmetric_outcome, summarize_search, summarize_symmetric
 
 __all__ = [
     "DEFAULT_TOL",
     "METHODS",
     "BootstrapResult",
+    "Candidate",
     "Equilibrium",
     "MappingSource",
     "MissingPayoff",
@@ -32,9 +42,19 @@ __all__ = [
     "PayoffFileError",
     "PayoffSource",
     "PayoffTable",
+    "PayoffSourceSampler",
     "Payoffs",
     "RoleSymmetricGame",
+    "SampleSource",
+    "SearchConfig",
+    "SearchResult",
+    "SolveSummary",
     "ZeroSumSolution",
+    "as_sample_source",
+    "best_symmetric_outcome",
+    "equilibrium_search",
     "regret",
     "solve",
+    "summarize_search",
+    "summarize_symmetric",
 ]
