@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 
+from . import symmetric
 from .common import UsageError, oracle_from_args
 
 
@@ -18,6 +19,8 @@ def run(args: argparse.Namespace) -> int:
     args.quiet = args.quiet or args.json
     oracle = oracle_from_args(args, train=True)
     spec = oracle.spec
+    if symmetric.is_symmetric(spec):
+        return symmetric.fill(args, oracle)
     quiet = args.quiet
     total = len(oracle.jobs())
     done = {"n": 0}

@@ -8,6 +8,7 @@ import json
 import math
 from pathlib import Path
 
+from . import symmetric
 from .common import UsageError, table_from_cache
 
 
@@ -20,6 +21,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"backfire: --tol={args.tol} is out of range: allowed a positive number")
     if args.bootstrap < 0:
         raise UsageError(f"backfire: --bootstrap={args.bootstrap} is out of range: allowed ≥ 0")
+    if path.suffix.lower() == ".toml" and symmetric.is_symmetric_file(path):
+        return symmetric.solve(args)
     if path.suffix.lower() == ".toml":
         table = table_from_cache(args)
     else:
