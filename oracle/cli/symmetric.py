@@ -139,7 +139,7 @@ def solve(args: argparse.Namespace) -> int:
     except IncompleteGame as exc:
         raise UsageError(f"backfire: {args.file}: {exc}; run 'backfire fill {args.file}' first") from None
     if args.json:
-        out = {"file": str(args.file), "game": oracle.spec.name, **summary.to_dict()}
+        out = {"file": str(args.file), "name": oracle.spec.name, **summary.to_dict()}
         if search is not None:
             out["search"] = search.to_dict()
         print(json.dumps(out, indent=2))
