@@ -612,7 +612,7 @@ class RoleSymmetricGame:
             if not math.isfinite(value):
                 raise ValueError(f"payoff of {role!r} in {key!r} must be finite, got {value!r}")
             roles[role] = value
-        return Payoffs(roles=roles, samples=dict(record.samples))
+        return Payoffs(roles=roles, samples=dict(record.samples), seeds=tuple(record.seeds))
 
     def _store(self, key: Profile, record: Payoffs) -> None:
         self._table[key] = record

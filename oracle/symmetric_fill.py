@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable, Mapping, Sequence
 
-from gametheory import MissingPayoff, Payoffs, RoleSymmetricGame
+from gametheory import MappingSource, MissingPayoff, Payoffs, RoleSymmetricGame
 from gametheory.search import SearchConfig, SearchResult, equilibrium_search
 from gametheory.symmetric import Profile
 from gametheory.symmetric_report import SolveSummary, summarize_search, summarize_symmetric
@@ -40,7 +40,7 @@ from oracle.jobs import Job
 from oracle.payoff_oracle import PayoffOracle, SymmetricSource
 from oracle.symmetric_spec import Analysis, SymmetricGameSpec
 
-__all__ = ["IncompleteGame", "OracleSampler", "SymmetricFillReport", "analysis_profiles", "fill_symmetric",
+__all__ = ["IncompleteGame", "OracleSampler", "SymmetricFillReport", "analysis_profiles", "cached_game", "fill_symmetric",
            "game_of", "search_config", "solve_symmetric"]
 
 
@@ -216,6 +216,22 @@ def solve_symmetric(oracle: PayoffOracle, analysis: Analysis) -> tuple[SolveSumm
     equilibria = game.find_equilibria(method="regret-min")
     found_in = "full game" if method == "full" else f"DPR k={analysis.dpr}"
     return summarize_symmetric(game, equilibria, found_in=found_in), None
+
+
+def cached_game(oracle: PayoffOracle) -> RoleSymmetricGame:
+    """The full game with every profile that has cached jobs, each read from the seeds cached (in spec order)."""
+    spec: SymmetricGameSpec = oracle.spec  # type: ignore[assignment]
+    labels = list(spec.attackers)
+    probe = SymmetricSource(oracle, labels, train=False)
+    records = {}
+    for counts, d in game_of(spec).all_profiles():
+        seeds = [s for s in spec.seeds if oracle.key(probe.job(counts, d, s)) in oracle.cache]
+        if seeds:
+            records[(counts, d)] = SymmetricSource(oracle, labels, train=False, seeds=seeds).payoffs((counts, d))
+    game = game_of(spec, MappingSource(records))
+    for profile in records:
+        game.payoffs(profile)  # held in the game's table, per-seed samples kept
+    return game
 
 
 def override(analysis: Analysis, options: Mapping[str, Any]) -> Analysis:
