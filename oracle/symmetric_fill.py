@@ -28,6 +28,7 @@ imports no torch.
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable, Mapping, Sequence
 
@@ -35,7 +36,7 @@ from gametheory import MappingSource, MissingPayoff, Payoffs, RoleSymmetricGame
 from gametheory.search import SearchConfig, SearchResult, equilibrium_search
 from gametheory.symmetric import Profile
 from gametheory.symmetric_report import SolveSummary, summarize_search, summarize_symmetric
-from oracle.fill import FillReport, run_local, run_with_ray
+from oracle.fill import FillReport, ray_session, run_local, run_with_ray
 from oracle.jobs import Job
 from oracle.payoff_oracle import PayoffOracle, SymmetricSource
 from oracle.symmetric_spec import Analysis, SymmetricGameSpec
@@ -163,14 +164,15 @@ def fill_symmetric(oracle: PayoffOracle, analysis: Analysis, *, executor: str = 
     method = analysis.resolved(spec)
     start = time.perf_counter()
     sampler = OracleSampler(oracle, executor=executor, ray_address=ray_address, on_done=on_done)
-    if method == "search":
-        result = equilibrium_search(sampler, list(spec.attackers), list(spec.defenders), spec.n_attackers,
-                                    search_config(spec, analysis))
-        profiles, notes = list(result.measured), _search_notes(result)
-    else:
-        profiles = analysis_profiles(spec, method, analysis.dpr)
-        sampler.sample([(p, len(spec.seeds)) for p in profiles])
-        result, notes = None, []
+    with ray_session(ray_address) if executor == "ray" else nullcontext():  # one Ray instance for every step
+        if method == "search":
+            result = equilibrium_search(sampler, list(spec.attackers), list(spec.defenders), spec.n_attackers,
+                                        search_config(spec, analysis))
+            profiles, notes = list(result.measured), _search_notes(result)
+        else:
+            profiles = analysis_profiles(spec, method, analysis.dpr)
+            sampler.sample([(p, len(spec.seeds)) for p in profiles])
+            result, notes = None, []
     sampler.report.seconds = time.perf_counter() - start
     return SymmetricFillReport(method, profiles, sampler.report, sampler.report.seconds, result, notes)
 
