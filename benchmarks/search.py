@@ -13,7 +13,9 @@ Four analyses per game, side by side:
 
 * ``full``: every profile of the N-attacker game measured with 4 samples, solved;
 * ``dpr``: every full-game profile the k-player DPR game reads, 4 samples each, solved;
-* ``search``: :func:`gametheory.search.equilibrium_search` on the full game;
+* ``search``: :func:`gametheory.search.equilibrium_search` on the full game, with its
+  defaults (t intervals, δ = 0.05, tol = 0, 2 to 16 samples per profile) and
+  ``stop_at_first=True`` (the question asked is "find an equilibrium");
 * ``search-dpr``: the same search on the k-player DPR game.
 
 A run *finds a true equilibrium* when its first returned equilibrium has

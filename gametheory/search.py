@@ -33,7 +33,9 @@ analysis (EGTA) and its *quiesce* procedure [JSW10]_, [Wel16]_:
      at that cap the point estimate decides (``ĝ > tol``: refuted, else the
      candidate is **accepted**, i.e. not confirmed at the stated confidence).
 
-5. Repeat until no candidate is refuted or ambiguous-and-samplable, or the
+5. While some candidate still gets more samples, no new subgame is explored
+   (the candidates at hand are settled first).
+   Repeat until no candidate is refuted or ambiguous-and-samplable, or the
    budget (distinct profiles, samples) is spent; a step's requests go to the
    source as one batch (one list), so an executor can run them in parallel.
 
@@ -503,7 +505,7 @@ class _Search:
                 for p, n in raises.items():
                     requests[p] = max(requests.get(p, 0), n)
             grown = False
-            if not (settled and self.cfg.stop_at_first):
+            if not requests and not (settled and self.cfg.stop_at_first):  # settle the candidates first
                 for new in self._next_subgames():
                     grown = True
                     self.explored.append(new)
