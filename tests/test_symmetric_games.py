@@ -64,16 +64,23 @@ def _write(tmp_path: Path, text: str, name: str = "game.toml") -> Path:
 
 
 # ---------------------------------------------------------------------------- the spec
-@pytest.mark.parametrize("path,k,d,profiles", [
-    ("examples/games/escalation.toml", 2, 1, 11),
-    ("examples/games/coordination.toml", 2, 2, 22),
+@pytest.mark.parametrize("path,k,d,profiles,method", [
+    ("examples/games/escalation.toml", 2, 1, 11, "search"),
+    ("examples/games/coordination.toml", 2, 2, 22, "search"),
+    ("examples/games/coordination_random.toml", 2, 2, 22, "full"),
 ])
-def test_example_games_are_role_symmetric(path, k, d, profiles):
+def test_example_games_are_role_symmetric(path, k, d, profiles, method):
     spec = load_game_spec(ROOT / path)
     assert isinstance(spec, SymmetricGameSpec)
     assert spec.n_attackers == 10 and len(spec.attackers) == k and len(spec.defenders) == d
-    assert spec.num_profiles == profiles and spec.analysis.method == "search"
-    assert spec.analysis.resolved(spec) == "search"
+    assert spec.num_profiles == profiles and spec.analysis.resolved(spec) == method
+
+
+def test_own_labels_of_the_coordination_game_never_hit_the_shared_label():
+    spec = load_game_spec(ROOT / "examples/games/coordination.toml")
+    own = [a.target for a in spec.attackers["own label"].expand(10, 10)]
+    assert 4 not in own and own[:9] == [0, 1, 2, 3, 5, 6, 7, 8, 9]
+    assert [a.target for a in spec.attackers["shared label 4"].expand(10, 10)] == [4] * 10
 
 
 def test_spec_round_trips_and_plain_specs_still_read(tmp_path):

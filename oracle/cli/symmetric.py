@@ -148,6 +148,10 @@ def solve(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Equilibria the text output shows (``--json`` has all).
+SHOWN = 5
+
+
 def _mix(m: dict) -> str:
     return ", ".join(f"{k} {v:.3g}" for k, v in m.items())
 
@@ -164,19 +168,22 @@ def format_summary(summary, spec) -> str:
              f"(payoffs ×100)"]
     lines += [f"note: {n}" for n in summary.notes]
     lines.append(f"{len(summary.equilibria)} symmetric equilibri{'um' if len(summary.equilibria) == 1 else 'a'}:")
-    for i, eq in enumerate(summary.equilibria, 1):
+    for i, eq in enumerate(summary.equilibria[:SHOWN], 1):
         status = f" [{eq.status}]" if eq.status else ""
         lines += ["", f"  #{i}{status}",
                   f"     attackers: {_mix(eq.attacker_mixture)}",
                   f"     defender:  {_mix(eq.defender_mixture)}",
                   f"     collective attack success {_pct(eq.attacker_payoff)}, defender {_pct(eq.defender_payoff)}",
                   f"     regret: attacker {eq.regret['attacker'] * 100:.3g}, defender {eq.regret['defender'] * 100:.3g}"
-                  + (f" (upper bound {eq.regret_bound * 100:.3g})" if eq.regret_bound is not None else "")]
+                  + (f" (upper bound {eq.regret_bound * 100:.3g} at the search's confidence)" if eq.regret_bound is not None
+                     else "")]
         for b in eq.best:
             poa = eq.price_of_anarchy.get(b.mode)
             lines.append(f"     attackers' best symmetric outcome ({b.mode}): {_mix(b.attacker_mixture)} vs "
                          f"{_mix(b.defender_mixture)}: success {_pct(b.attacker_payoff)}"
                          + (f", price of anarchy {poa:.3g}" if poa is not None else ""))
+    if len(summary.equilibria) > SHOWN:  # e.g. a defender indifferent between its strategies: a continuum
+        lines += ["", f"  … and {len(summary.equilibria) - SHOWN} more (--json lists them all)"]
     return "\n".join(lines)
 
 
