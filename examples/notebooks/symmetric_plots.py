@@ -131,18 +131,20 @@ def collective_success(ax, game, defender):
 
 def equilibrium_vs_best(ax, summary):
     """Bars: the collective attack success at each equilibrium, and the attackers' best symmetric outcomes."""
-    labels, values = [], []
-    for i, eq in enumerate(summary.equilibria, 1):
-        mix = ", ".join(f"{k} {v:.2f}" for k, v in eq.attacker_mixture.items())
-        labels.append(f"equilibrium #{i}\n{mix}")
-        values.append(eq.attacker_payoff or 0.0)
+    labels, values, seen = [], [], set()
+    for eq in summary.equilibria:  # one bar per attacker mixture (a defender indifferent between its
+        mix = ", ".join(f"{k} {v:.2f}" for k, v in eq.attacker_mixture.items())  # strategies gives many)
+        if mix not in seen:
+            seen.add(mix)
+            labels.append(f"equilibrium\n{mix}")
+            values.append(eq.attacker_payoff or 0.0)
+    n_eq = len(values)
     if summary.equilibria:
         for b in summary.equilibria[0].best:
             mix = ", ".join(f"{k} {v:.2f}" for k, v in b.attacker_mixture.items())
-            labels.append(f"best ({b.mode})\n{mix}")
+            labels.append(f"best, {b.mode}\n{mix}")
             values.append(b.attacker_payoff)
-    ax.bar(range(len(values)), values, color=["tab:red"] * len(summary.equilibria) + ["tab:green"] *
-           (len(values) - len(summary.equilibria)))
+    ax.bar(range(len(values)), values, color=["tab:red"] * n_eq + ["tab:green"] * (len(values) - n_eq))
     ax.set_xticks(range(len(values)), labels, fontsize=8)
     ax.set_ylabel("collective attack success")
     ax.set_ylim(0, 1)
