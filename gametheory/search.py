@@ -104,7 +104,7 @@ from .symmetric import (
     Profile,
     Regret,
     RoleSymmetricGame,
-    _check_dpr,
+    check_dpr,
     num_profiles,
 )
 
@@ -266,7 +266,7 @@ class _Search:
         self.cfg = config
         self.game0 = RoleSymmetricGame(attackers, defenders, n_attackers)  # validates the names and N
         self.A, self.D, self.N = self.game0.attacker_strategies, self.game0.defender_strategies, n_attackers
-        self.n = _check_dpr(n_attackers, config.dpr) if config.dpr is not None else n_attackers
+        self.n = check_dpr(n_attackers, config.dpr) if config.dpr is not None else n_attackers
         self.K = len(self.A)
         n_tests = num_profiles(self.N, self.K) * len(self.D) * (self.K + 1) * config.max_samples_per_profile
         self.delta = union_delta(config.delta, n_tests)

@@ -107,6 +107,7 @@ __all__ = [
     "multinomial_profiles",
     "multinomial_weights",
     "dpr_valid_sizes",
+    "check_dpr",
     "dpr_attacker_profile",
     "dpr_defender_profiles",
     "replicator_step",
@@ -252,7 +253,7 @@ def dpr_valid_sizes(n_attackers: int) -> list[int]:
     return [k for k in range(2, n + 1) if (n - 1) % (k - 1) == 0]
 
 
-def _check_dpr(n_attackers: int, k: int) -> int:
+def check_dpr(n_attackers: int, k: int) -> int:
     valid = dpr_valid_sizes(n_attackers)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or int(k) not in valid:
         raise ValueError(
@@ -274,7 +275,7 @@ def dpr_attacker_profile(reduced_counts: Sequence[int], strategy: int, n_attacke
     s = _check_int("strategy", strategy, 0, len(c) - 1)
     if (c < 0).any() or c[s] < 1:
         raise ValueError(f"reduced_counts must be non-negative with a player on strategy {s}, got {c.tolist()}")
-    _check_dpr(n_attackers, k)
+    check_dpr(n_attackers, k)
     others = c.copy()
     others[s] -= 1
     full = others * ((n_attackers - 1) // (k - 1))
@@ -300,7 +301,7 @@ def dpr_defender_profiles(reduced_counts: Sequence[int], n_attackers: int) -> li
     k = _check_int("sum(reduced_counts)", int(c.sum()), 2)
     if (c < 0).any():
         raise ValueError(f"reduced_counts must be non-negative, got {c.tolist()}")
-    _check_dpr(n_attackers, k)
+    check_dpr(n_attackers, k)
     if n_attackers % k == 0:
         return [(tuple(int(x) for x in c * (n_attackers // k)), 1.0)]
     merged: dict[tuple[int, ...], float] = {}
@@ -1080,7 +1081,7 @@ class RoleSymmetricGame:
         ``k`` in :func:`dpr_valid_sizes` (``(N-1)`` divisible by ``(k-1)``);
         no rounding is done. Enumerates the reduced game only.
         """
-        k = _check_dpr(self._n, k)
+        k = check_dpr(self._n, k)
         out: dict[Profile, list[Profile]] = {}
         for row in multinomial_profiles(k, len(self._attackers)):
             needed: list[tuple[int, ...]] = [dpr_attacker_profile(row, int(s), self._n) for s in np.flatnonzero(row)]
@@ -1101,7 +1102,7 @@ class RoleSymmetricGame:
         memoised by the reduced game when first asked for. ``k = N`` gives
         back the same payoffs. Requires ``(N-1)`` divisible by ``(k-1)``.
         """
-        k = _check_dpr(self._n, k)
+        k = check_dpr(self._n, k)
         return RoleSymmetricGame(self._attackers, self._defenders, k, source=DPRSource(self, k))
 
     # ------------------------------------------------------------------ pandas
@@ -1199,7 +1200,7 @@ class DPRSource:
 
     def __init__(self, full: RoleSymmetricGame, k: int):
         self.full = full
-        self.k = _check_dpr(full.n_attackers, k)
+        self.k = check_dpr(full.n_attackers, k)
         self._reduced = RoleSymmetricGame(full.attacker_strategies, full.defender_strategies, self.k)
 
     def _read(self, profile: Profile, role: str, reduced: Profile) -> float:
