@@ -204,3 +204,18 @@ def test_solve_of_a_symmetric_spec_imports_no_torch(tmp_path):
             "sys.exit(2 if 'torch' in sys.modules else 0)")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.slow
+def test_search_fill_on_ray_matches_the_local_fill(tmp_path):
+    pytest.importorskip("ray")
+    path = _write(tmp_path, SPEC.format(n=3))
+    local = make_oracle(load_game_spec(path), cache=ResultCache(tmp_path / "local.sqlite"))
+    remote = make_oracle(load_game_spec(path), cache=ResultCache(tmp_path / "ray.sqlite"))
+    a = fill_symmetric(local, local.spec.analysis)
+    b = fill_symmetric(remote, remote.spec.analysis, executor="ray")
+    assert a.profiles == b.profiles and len(b.jobs.trained) == len(remote.cache) > 0
+    assert [c.attacker_mixture() for c in a.search.equilibria] == [c.attacker_mixture() for c in b.search.equilibria]
+    for job in a.jobs.trained:
+        x, y = local.cached(job), remote.cached(job)
+        assert x.asr == y.asr and x.defender_val_acc == y.defender_val_acc
