@@ -66,6 +66,7 @@ def _write(tmp_path: Path, text: str, name: str = "game.toml") -> Path:
 # ---------------------------------------------------------------------------- the spec
 @pytest.mark.parametrize("path,k,d,profiles,method", [
     ("examples/games/escalation.toml", 2, 1, 11, "search"),
+    ("examples/games/escalation_p.toml", 2, 1, 11, "search"),
     ("examples/games/coordination.toml", 2, 2, 22, "search"),
     ("examples/games/coordination_random.toml", 2, 2, 22, "full"),
 ])
