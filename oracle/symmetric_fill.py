@@ -41,8 +41,8 @@ from oracle.jobs import Job
 from oracle.payoff_oracle import PayoffOracle, SymmetricSource
 from oracle.symmetric_spec import Analysis, SymmetricGameSpec
 
-__all__ = ["IncompleteGame", "OracleSampler", "SymmetricFillReport", "analysis_profiles", "cached_game", "fill_symmetric",
-           "game_of", "search_config", "solve_symmetric"]
+__all__ = ["IncompleteGame", "OracleSampler", "SymmetricFillReport", "analysis_profiles", "cached_game",
+           "fill_symmetric", "game_of", "override", "search_config", "solve_symmetric"]
 
 
 class IncompleteGame(LookupError):

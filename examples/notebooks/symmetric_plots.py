@@ -62,9 +62,10 @@ def _uniform_tau(game):
 
 
 def _point(game, eq):
-    """(share of the second attacker strategy, probability of the second defender strategy) of a summary's equilibrium."""
+    """(share of the second attacker strategy, probability of the second defender strategy) of an equilibrium."""
     d = game.defender_strategies
-    return eq.attacker_mixture.get(game.attacker_strategies[1], 0.0), (eq.defender_mixture.get(d[1], 0.0) if len(d) > 1 else 0.0)
+    y = eq.defender_mixture.get(d[1], 0.0) if len(d) > 1 else 0.0
+    return eq.attacker_mixture.get(game.attacker_strategies[1], 0.0), y
 
 
 def replicator_flow(ax, game, equilibria, points=41):

@@ -175,8 +175,8 @@ def format_summary(summary, spec) -> str:
                   f"     defender:  {_mix(eq.defender_mixture)}",
                   f"     collective attack success {_pct(eq.attacker_payoff)}, defender {_pct(eq.defender_payoff)}",
                   f"     regret: attacker {eq.regret['attacker'] * 100:.3g}, defender {eq.regret['defender'] * 100:.3g}"
-                  + (f" (upper bound {eq.regret_bound * 100:.3g} at the search's confidence)" if eq.regret_bound is not None
-                     else "")]
+                  + ("" if eq.regret_bound is None
+                     else f" (upper bound {eq.regret_bound * 100:.3g} at the search's confidence)")]
         for b in eq.best:
             poa = eq.price_of_anarchy.get(b.mode)
             lines.append(f"     attackers' best symmetric outcome ({b.mode}): {_mix(b.attacker_mixture)} vs "
