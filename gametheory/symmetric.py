@@ -108,6 +108,7 @@ __all__ = [
     "multinomial_profiles",
     "multinomial_weights",
     "dpr_valid_sizes",
+    "check_dpr",
     "dpr_attacker_profile",
     "dpr_defender_profiles",
     "replicator_step",
@@ -613,7 +614,7 @@ class RoleSymmetricGame:
             if not math.isfinite(value):
                 raise ValueError(f"payoff of {role!r} in {key!r} must be finite, got {value!r}")
             roles[role] = value
-        return Payoffs(roles=roles, samples=dict(record.samples))
+        return Payoffs(roles=roles, samples=dict(record.samples), seeds=tuple(record.seeds))
 
     def _store(self, key: Profile, record: Payoffs) -> None:
         self._table[key] = record

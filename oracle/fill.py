@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
@@ -46,7 +47,7 @@ from oracle.store.outcome import Outcome
 from strategies import AggregatorStrategy, AttackerStrategy, DefenderStrategy
 from strategies.federated import FederatedAttackStrategy
 
-__all__ = ["make_oracle", "FillReport", "fill", "run_local", "run_with_ray", "evaluate_job"]
+__all__ = ["make_oracle", "FillReport", "fill", "run_local", "run_with_ray", "ray_session", "evaluate_job"]
 
 
 def make_oracle(spec: GameSpec, **kwargs: Any) -> PayoffOracle:
@@ -158,15 +159,14 @@ def evaluate_job(spec_toml: str, attacker: dict[str, Any] | None, defender: dict
     return oracle.evaluate(job).to_json()
 
 
-def run_with_ray(oracle: PayoffOracle, todo: list[Job], report: FillReport, *, ray_address: str | None = None,
-                 on_done: Callable | None = None) -> None:
-    """Run ``todo`` as Ray tasks; store results as they come."""
+@contextmanager
+def ray_session(ray_address: str | None = None):
+    """Ray, connected for the duration of the block: a local instance of its own without an address (shut down
+    at the end), else the cluster at ``ray_address`` (left running); an existing connection is used as it is."""
     try:
         import ray
     except ImportError:
         raise ImportError("the Ray executor needs Ray: pip install 'backfire[ray]' (or pip install ray)") from None
-    import torch
-
     started_here = False
     if not ray.is_initialized():
         kwargs: dict[str, Any] = dict(include_dashboard=False, logging_level="ERROR", log_to_driver=False)
@@ -186,6 +186,18 @@ def run_with_ray(oracle: PayoffOracle, todo: list[Job], report: FillReport, *, r
             ) from None
         started_here = True
     try:
+        yield ray
+    finally:
+        if started_here:  # disconnects; stops the instance only where this session started it
+            ray.shutdown()
+
+
+def run_with_ray(oracle: PayoffOracle, todo: list[Job], report: FillReport, *, ray_address: str | None = None,
+                 on_done: Callable | None = None) -> None:
+    """Run ``todo`` as Ray tasks (in a :func:`ray_session`); store results as they come."""
+    import torch
+
+    with ray_session(ray_address) as ray:
         gpus = ray.cluster_resources().get("GPU", 0) > 0 and oracle.device in (None, "cuda")
         threads = None if gpus else torch.get_num_threads()
         options = {"num_gpus": 1} if gpus else {"num_cpus": min(threads, int(ray.cluster_resources().get("CPU", 1)))}
@@ -219,6 +231,3 @@ def run_with_ray(oracle: PayoffOracle, todo: list[Job], report: FillReport, *, r
                 ray.cancel(ref, force=True)
                 oracle.cache.release(oracle.key(job), oracle.worker)
         _wait_for(oracle, deferred, report, on_done)
-    finally:
-        if started_here:  # disconnects; stops the instance only where this fill started it
-            ray.shutdown()

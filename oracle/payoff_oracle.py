@@ -390,11 +390,14 @@ class SymmetricSource:
     the mean over all attackers. With ``train=False`` only cached profiles
     are served (``MissingPayoff`` otherwise), so a DPR-reduced game can list
     exactly the full-game profiles it needs (``dpr_required_profiles``) and
-    have only those trained.
+    have only those trained. ``seeds``: the seeds a profile's payoffs are
+    read from (default: the spec's), e.g. its first ``n`` for an adaptive search.
     """
 
-    def __init__(self, oracle: PayoffOracle, strategies: Sequence[str], train: bool | None = None):
+    def __init__(self, oracle: PayoffOracle, strategies: Sequence[str], train: bool | None = None,
+                 seeds: Sequence[int] | None = None):
         self.oracle = oracle
+        self.seeds = tuple(oracle.spec.seeds if seeds is None else seeds)
         self.labels = tuple(strategies)
         for label in self.labels:
             s = oracle.spec.attackers.get(label)
@@ -416,7 +419,7 @@ class SymmetricSource:
     def payoffs(self, profile: Hashable) -> Payoffs:
         try:
             counts, defender = profile  # type: ignore[misc]
-            jobs = [self.job(counts, defender, seed) for seed in self.oracle.spec.seeds]
+            jobs = [self.job(counts, defender, seed) for seed in self.seeds]
         except (TypeError, ValueError, KeyError) as exc:
             raise MissingPayoff(profile, f"not a profile of this game ({exc})") from None
         per_role: dict[str, list[float]] = {}
@@ -432,4 +435,4 @@ class SymmetricSource:
                 start += count
             per_role.setdefault("defender", []).append(1.0 - float(np.nanmean(asr)))
         return Payoffs(roles={r: float(np.mean(v)) for r, v in per_role.items()},
-                       samples={r: tuple(v) for r, v in per_role.items()}, seeds=tuple(self.oracle.spec.seeds))
+                       samples={r: tuple(v) for r, v in per_role.items()}, seeds=self.seeds)

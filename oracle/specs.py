@@ -268,7 +268,16 @@ def _strategy_key_data(s: AttackerStrategyLike) -> Any:
 
 
 def load_spec(path: str | Path) -> GameSpec:
-    """Read and validate a TOML game spec; errors name the file and the table at fault."""
+    """Read and validate a TOML game spec; errors name the file and the table at fault.
+
+    (A spec where each attacker chooses, ``attackers_choose = "each"``, is read by
+    :func:`oracle.symmetric_spec.load_game_spec`, which reads both kinds.)
+    """
+    return spec_from_dict(read_spec_file(path), where=str(path))
+
+
+def read_spec_file(path: str | Path) -> dict[str, Any]:
+    """The parsed TOML tables of a spec file; a missing file or bad TOML is a one-line :class:`SpecError`."""
     path = Path(path)
     if not path.exists():
         raise SpecError(f"{path}: no such file")
@@ -283,7 +292,7 @@ def load_spec(path: str | Path) -> GameSpec:
         raise SpecError(f"{path}: invalid TOML ({exc})") from None
     except RecursionError:
         raise SpecError(f"{path}: invalid TOML (arrays or tables nested too deeply)") from None
-    return spec_from_dict(data, where=str(path))
+    return data
 
 
 def spec_from_dict(data: Mapping[str, Any], where: str = "<spec>") -> GameSpec:

@@ -17,7 +17,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from . import fill, solve, status
+from . import fill, solve, status, symmetric
 from . import plot as plot_command
 from . import table as table_command
 from .common import EXIT_BAD_INPUT, Parser, UsageError, fix_for, one_line
@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="with per-seed samples: resample each cell B times and report how stable each equilibrium is")
     solve.add_argument("--seed", type=int, default=3407, help="seed of the bootstrap (default 3407)")
     _oracle_options(solve, training=False)
+    symmetric.add_options(solve)
 
     fill = sub.add_parser(
         "fill",
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     fill.add_argument("--max-cells", type=int, default=None, metavar="K", help="train at most K jobs, then stop")
     fill.add_argument("--quiet", action="store_true", help="no progress bar, no per-job lines")
     fill.add_argument("--json", action="store_true", help="quiet, then print one JSON line: jobs trained, cached, waited for, left")
+    symmetric.add_options(fill)
 
     status = sub.add_parser("status", help="which cells of a game spec are cached, with how many seeds",
                             description="Show which cells of a game spec have cached results and which are missing.")

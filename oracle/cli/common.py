@@ -37,9 +37,9 @@ def one_line(exc: BaseException) -> str:
 def oracle_from_args(args: argparse.Namespace, train: bool):
     from oracle.store.cache import ResultCache
     from oracle.fill import make_oracle
-    from oracle.specs import load_spec
+    from oracle.symmetric_spec import load_game_spec
 
-    spec = load_spec(args.spec if hasattr(args, "spec") else args.file)
+    spec = load_game_spec(args.spec if hasattr(args, "spec") else args.file)
     if args.seeds:
         try:
             spec = spec.with_seeds(args.seeds)

@@ -9,6 +9,7 @@ import numpy as np
 
 from oracle.progress import write
 
+from . import symmetric
 from .common import UsageError, command, oracle_from_args
 from .status import time_left
 
@@ -27,6 +28,8 @@ def run(args: argparse.Namespace) -> int:
     args.quiet = args.quiet or args.json
     oracle = oracle_from_args(args, train=True)
     spec = oracle.spec
+    if symmetric.is_symmetric(spec):
+        return symmetric.fill(args, oracle)
     quiet = args.quiet
     total = len(oracle.jobs())
     done = {"n": 0}

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 
+from . import symmetric
 from .common import command, duration, estimate_seconds, oracle_from_args
 
 
 def run(args: argparse.Namespace) -> int:
     oracle = oracle_from_args(args, train=False)
     spec = oracle.spec
+    if symmetric.is_symmetric(spec):
+        return symmetric.status(args, oracle)
     print(f"game {spec.name!r}: N = {spec.n_attackers}, seeds {list(spec.seeds)}; cache {oracle.cache.path}")
     rows = []
     header = ("attacker", "defender", "seeds cached", "jobs cached", "state")
