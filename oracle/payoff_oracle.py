@@ -42,8 +42,8 @@ from oracle.defenses.filter_report import REMOVAL_DEFENSES
 from oracle.defenses.removal import filter_from_params
 from oracle.jobs import Job, components, uses_clean_label
 from oracle.specs import GameSpec
-from oracle.store.cache import ResultCache
-from oracle.store.keys import content_key
+from oracle.store.cache import DataVersion, ResultCache
+from oracle.store.keys import content_key, data_key
 from oracle.store.outcome import Outcome
 from oracle.victims.metrics import attacker_metrics
 from oracle.victims.presets import TRAINER_VERSION, get_preset
@@ -140,9 +140,62 @@ class PayoffOracle:
         """The training preset's hyper-parameters (part of every key)."""
         return self.train_preset.to_dict()
 
+    # ------------------------------------------------------------------ which data the keys name
+    #: The field of the key's environment that holds the data's content fingerprint.
+    fingerprint_field = "dataset_fingerprint"
+
+    def data_description(self) -> dict[str, Any]:
+        """The environment as the spec describes it: what, with the data's content, makes the data."""
+        return self.spec.environment.to_dict()
+
+    @cached_property
+    def measured_data(self) -> DataVersion:
+        """The data as read here: its content fingerprint, description and source (reads the data)."""
+        ds = self.dataset
+        return DataVersion(self.data_key, ds.fingerprint(), ds.description, ds.source, time.time())
+
+    @cached_property
+    def data_key(self) -> str:
+        return data_key(self.data_description())
+
+    @cached_property
+    def data_fingerprint(self) -> str | None:
+        """The content fingerprint in this oracle's keys.
+
+        Training (``train=True``): the fingerprint of the data read here, recorded in the cache
+        (:meth:`ResultCache.record_data`); cells measured on other data are kept apart, and a
+        warning names them. Reading only (``train=False``): the fingerprint the latest fill
+        recorded for this environment, so no data is read; None when no fill recorded one (then
+        no cell is cached).
+        """
+        if not self.train:
+            versions = self.data_versions()
+            return versions[0].fingerprint if versions else None
+        data = self.measured_data
+        others = self.cache.record_data(self.data_key, data.fingerprint, description=data.description,
+                                        source=data.source)
+        if others:
+            log.warning("the data of this environment (%s, fingerprint %s…) differs from the data %d earlier fill(s) "
+                        "of this cache measured (%s); their cells are kept apart, not reused", data.description,
+                        data.fingerprint[:12], len(others), ", ".join(f"{v.fingerprint[:12]}…" for v in others))
+        return data.fingerprint
+
+    def data_versions(self) -> list[DataVersion]:
+        """The data fingerprints fills recorded in the cache for this environment, the latest first."""
+        return self.cache.data_versions(self.data_key)
+
+    def check_data(self) -> None:
+        """Before training: the data read here must be the data the keys name (reads the data)."""
+        if self.measured_data.fingerprint != self.data_fingerprint:
+            raise ValueError(
+                f"the data read here ({self.measured_data.description}, fingerprint "
+                f"{self.measured_data.fingerprint[:12]}…) is not the data this read-only oracle's keys name "
+                f"({'none recorded' if self.data_fingerprint is None else self.data_fingerprint[:12] + '…'}); "
+                "make the oracle with train=True to train")
+
     @cached_property
     def environment_key_data(self) -> dict[str, Any]:
-        return {**self.spec.environment.to_dict(), "dataset_fingerprint": self.dataset.fingerprint()}
+        return {**self.data_description(), self.fingerprint_field: self.data_fingerprint}
 
     # ------------------------------------------------------------------ keys
     def profile(self, job: Job) -> dict[str, Any]:
@@ -307,6 +360,7 @@ class PayoffOracle:
     def train_claimed(self, job: Job) -> Outcome:
         """Train a job this worker has claimed and store it; the claim is released if training fails."""
         try:
+            self.check_data()
             outcome = self.evaluate(job)
         except BaseException:
             self.cache.release(self.key(job), self.worker)

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 
-from .common import UsageError, oracle_from_args
+from .common import UsageError, fill_options, oracle_from_args
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"trained {len(report.trained)}, from cache {len(report.cached)}, by another process {len(report.waited)}, "
               f"left {len(report.remaining)}; {report.seconds:.1f} s", flush=True)
         if not report.remaining:
-            print(f"solve it: backfire solve {args.spec}" + (f" --cache {args.cache}" if args.cache else ""))
+            print(f"solve it: backfire solve {args.spec}{fill_options(args)}")
     return 0
 
 

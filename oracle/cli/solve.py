@@ -8,7 +8,7 @@ import json
 import math
 from pathlib import Path
 
-from .common import UsageError, table_from_cache
+from .common import UsageError, describe_data, table_from_cache
 
 
 def run(args: argparse.Namespace) -> int:
@@ -20,8 +20,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"backfire: --tol={args.tol} is out of range: allowed a positive number")
     if args.bootstrap < 0:
         raise UsageError(f"backfire: --bootstrap={args.bootstrap} is out of range: allowed ≥ 0")
+    data = None  # which data a spec's cells were measured on
     if path.suffix.lower() == ".toml":
-        table = table_from_cache(args)
+        table, data = table_from_cache(args)
     else:
         table = PayoffTable.read(path)
     game = NormalFormGame.from_table(table)
@@ -35,9 +36,10 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"backfire: {path}: --bootstrap needs per-seed samples (a 'seed' column), this table has one value per cell")
         boots = [game.bootstrap(e, replicates=args.bootstrap, method=args.method, seed=args.seed, tol=tol) for e in eqs]
     if args.json:
-        print(json.dumps(_as_json(path, args.method, game, eqs, scale, zs, boots), indent=2))
+        print(json.dumps({**_as_json(path, args.method, game, eqs, scale, zs, boots),
+                          **({"data": data} if data else {})}, indent=2))
     else:
-        print(_as_text(path, args.method, game, eqs, scale, zs, boots))
+        print(_as_text(path, args.method, game, eqs, scale, zs, boots, data))
     return 0
 
 
@@ -54,11 +56,13 @@ def _fmt(v: float, scale: float) -> str:
     return f"{v:.4g}" if abs(v) < 1e4 else f"{v:.4e}"
 
 
-def _as_text(path, method, game, eqs, scale, zs, boots) -> str:
+def _as_text(path, method, game, eqs, scale, zs, boots, data=None) -> str:
     table = game.table
     unit = " (payoffs ×100)" if scale == 100 else ""
     m, n = game.shape
     lines = [f"Payoff table {path}: {m} attacker × {n} defender strategies{unit}", ""]
+    if data:
+        lines[-1:] = [f"Measured on {describe_data(data)[len('data: '):]}", ""]
     lines.append(table.format(scale=scale, digits=4))
     lines.append("")
     if zs is not None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from .common import oracle_from_args
+from .common import data_measured, describe_data, fill_options, oracle_from_args
 
 
 def run(args: argparse.Namespace) -> int:
     oracle = oracle_from_args(args, train=False)
     spec = oracle.spec
     print(f"game {spec.name!r}: N = {spec.n_attackers}, seeds {list(spec.seeds)}; cache {oracle.cache.path}")
+    print(describe_data(data_measured(oracle)))
     rows = []
     header = ("attacker", "defender", "seeds cached", "jobs cached", "state")
     for a_label in spec.attackers:
@@ -24,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     widths = [max(len(r[k]) for r in rows + [header]) for k in range(len(header))]
     for r in [header] + rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
-    extra = (" --seeds " + " ".join(map(str, args.seeds)) if args.seeds else "") + (f" --cache {args.cache}" if args.cache else "")
+    extra = fill_options(args)
     n_jobs = len(oracle.jobs())  # distinct: cells that share a pure component share its jobs
     n_missing = len(oracle.missing())
     print(f"{n_missing} of {n_jobs} distinct job(s) missing" + (f"; run 'backfire fill {args.spec}{extra}'" if n_missing else "; ready to solve"))

@@ -43,6 +43,7 @@ import numpy as np
 
 from oracle.jobs import Job
 from oracle.payoff_oracle import ORACLE_VERSION, PayoffOracle, software_versions
+from oracle.store.cache import DataVersion
 from oracle.store.outcome import Outcome
 from oracle.federated.config import SIMULATOR_VERSION, FederatedConfig
 from oracle.federated.tasks import load_task
@@ -75,10 +76,17 @@ class FederatedOracle(PayoffOracle):
         """The task's data (hashing it reads every image: once per oracle)."""
         return self.task.fingerprint()
 
-    @cached_property
-    def environment_key_data(self) -> dict[str, Any]:
+    fingerprint_field = "data_fingerprint"
+
+    def data_description(self) -> dict[str, Any]:
         return {**self.spec.environment.to_dict(), "config": self.config.to_dict(),
-                "simulator_version": SIMULATOR_VERSION, "data_fingerprint": self.task_fingerprint}
+                "simulator_version": SIMULATOR_VERSION}
+
+    @cached_property
+    def measured_data(self) -> DataVersion:
+        task = self.task
+        what = f"federated task {self.config.task}: {task.dataset.description}, edge case {task.edge.name}"
+        return DataVersion(self.data_key, self.task_fingerprint, what, task.dataset.source or None, time.time())
 
     def profile(self, job: Job) -> dict[str, Any]:
         return {
