@@ -22,6 +22,7 @@ training what is missing.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import platform
 import socket
@@ -45,6 +46,7 @@ from oracle.specs import GameSpec
 from oracle.store.cache import DataVersion, ResultCache
 from oracle.store.keys import content_key, data_key
 from oracle.store.outcome import Outcome
+from oracle.store.payoff_rules import PayoffRule, rule_for
 from oracle.victims.metrics import attacker_metrics
 from oracle.victims.presets import TRAINER_VERSION, get_preset
 from strategies import AttackerStrategy
@@ -377,14 +379,18 @@ class PayoffOracle:
         return None
 
     # ------------------------------------------------------------------ payoffs
+    @property
+    def payoff_rule(self) -> PayoffRule:
+        """The payoff rule of this game's kind of environment (:mod:`oracle.store.payoff_rules`)."""
+        return rule_for(self.spec.environment.kind)
+
     def payoffs(self, profile: Hashable) -> Payoffs:
         """The payoff-source protocol: ``profile = (attacker label, defender label)``.
 
-        The attacker payoff of a cell is, per seed, the weighted mean over the
-        attacker strategy's components of the collective attack success
-        (mean ① over attackers); the defender's is the same mean of
-        :meth:`defender_payoff` (1 minus the attack success here). Missing jobs
-        are trained when ``train`` is True, else ``MissingPayoff`` is raised.
+        Each role's payoff of a cell is, per seed, the weighted mean over the attacker
+        strategy's components of the payoff rule's payoffs (:attr:`payoff_rule`); missing
+        jobs are trained when ``train`` is True, else ``MissingPayoff`` is raised (so is a
+        cell the NaN policy leaves unmeasured).
         """
         try:
             a_label, d_label = profile  # type: ignore[misc]
@@ -392,25 +398,23 @@ class PayoffOracle:
             defender = self.spec.defenders[d_label]
         except (TypeError, ValueError, KeyError):
             raise MissingPayoff(profile, "not an (attacker, defender) pair of this game") from None
-        a_seed, d_seed = [], []
+        samples: dict[str, list[float]] = {"attacker": [], "defender": []}
         for seed in self.spec.seeds:
-            a_value = d_value = 0.0
+            value = dict.fromkeys(samples, 0.0)
             for weight, component in components(strategy):
                 job = Job(component, defender, seed)
                 outcome = self.run(job) if self.train else self.cached(job)
                 if outcome is None:
                     raise MissingPayoff(profile, f"no cached result for {job.describe()}")
-                a_value += weight * outcome.attacker_payoff
-                d_value += weight * self.defender_payoff(outcome)
-            a_seed.append(a_value)
-            d_seed.append(d_value)
-        a, d = tuple(a_seed), tuple(d_seed)
-        return Payoffs(roles={"attacker": float(np.mean(a)), "defender": float(np.mean(d))},
-                       samples={"attacker": a, "defender": d}, seeds=tuple(self.spec.seeds))
+                for role, v in self.payoff_rule.roles(outcome).items():
+                    value[role] += weight * v
+            for role, v in value.items():
+                samples[role].append(v)
+        return measured_payoffs(profile, samples, self.spec.seeds)
 
     def defender_payoff(self, outcome: Outcome) -> float:
-        """The defender's payoff from one outcome: 1 − the collective attack success."""
-        return outcome.defender_payoff
+        """The defender's payoff from one outcome, by this game's payoff rule."""
+        return self.payoff_rule.defender(outcome)
 
     def table(self) -> PayoffTable:
         """The payoff table of the game from what is available (cached, or trained when ``train``)."""
@@ -424,9 +428,9 @@ class SymmetricSource:
     ``strategies``: labels of pure attacker strategies of the spec (the
     game's K strategies); the spec's N is the game's number of attackers. A
     profile ``(counts, defender label)`` is one count-profile job per seed;
-    the payoff of attacker strategy k is the mean attack success of the
-    attackers playing it, averaged over seeds, and the defender's is 1 minus
-    the mean over all attackers. With ``train=False`` only cached profiles
+    each role's payoff is the payoff rule's (:attr:`PayoffOracle.payoff_rule`: attacker
+    strategy k gets the mean rate of the attackers playing it, the defender its payoff
+    from all attackers), averaged over seeds. With ``train=False`` only cached profiles
     are served (``MissingPayoff`` otherwise), so a DPR-reduced game can list
     exactly the full-game profiles it needs (``dpr_required_profiles``) and
     have only those trained.
@@ -459,16 +463,27 @@ class SymmetricSource:
         except (TypeError, ValueError, KeyError) as exc:
             raise MissingPayoff(profile, f"not a profile of this game ({exc})") from None
         per_role: dict[str, list[float]] = {}
+        rule = self.oracle.payoff_rule
         for job in jobs:
             outcome = self.oracle.run(job) if self.train else self.oracle.cached(job)
             if outcome is None:
                 raise MissingPayoff(profile, f"no cached result for {job.describe()}")
-            asr = np.asarray(outcome.asr)
             start = 0
             for label, count in zip(self.labels, counts):
                 if count > 0:
-                    per_role.setdefault(label, []).append(float(np.nanmean(asr[start:start + count])))
+                    per_role.setdefault(label, []).append(rule.attacker(outcome, slice(start, start + count)))
                 start += count
-            per_role.setdefault("defender", []).append(1.0 - float(np.nanmean(asr)))
-        return Payoffs(roles={r: float(np.mean(v)) for r, v in per_role.items()},
-                       samples={r: tuple(v) for r, v in per_role.items()}, seeds=tuple(self.oracle.spec.seeds))
+            per_role.setdefault("defender", []).append(rule.defender(outcome))
+        return measured_payoffs(profile, per_role, self.oracle.spec.seeds)
+
+
+def measured_payoffs(profile: Hashable, samples: dict[str, list[float]], seeds: Sequence[int]) -> Payoffs:
+    """Per-seed payoffs of each role as :class:`Payoffs` (each role's mean over seeds); ``MissingPayoff``
+    when one is NaN (no attacker it averages over was measured: the NaN policy of
+    :mod:`oracle.store.payoff_rules`)."""
+    unmeasured = sorted(role for role, values in samples.items() if any(math.isnan(v) for v in values))
+    if unmeasured:
+        raise MissingPayoff(profile, f"not measured for {', '.join(unmeasured)}: no attacker it averages over "
+                                     "had run-time inputs")
+    return Payoffs(roles={r: float(np.mean(v)) for r, v in samples.items()},
+                   samples={r: tuple(v) for r, v in samples.items()}, seeds=tuple(seeds))

@@ -27,6 +27,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from oracle.store.payoff_rules import attack_rate, attack_spread, collective
+
 __all__ = ["Outcome", "collective"]
 
 
@@ -68,17 +70,13 @@ class Outcome:
 
     @property
     def attacker_payoff(self) -> float:
-        """Collective attacker payoff: mean ① over attackers."""
-        return float(np.mean(self.asr)) if self.asr else float("nan")
+        """Collective attacker payoff: mean ① over the measured attackers (:mod:`oracle.store.payoff_rules`;
+        the defender's payoff depends on the environment: ``rule_for(kind).defender(outcome)``)."""
+        return attack_rate(self.asr)
 
     @property
     def attacker_payoff_std(self) -> float:
-        return float(np.std(self.asr)) if self.asr else float("nan")
-
-    @property
-    def defender_payoff(self) -> float:
-        """Defender payoff: 1 − mean ①."""
-        return 1.0 - self.attacker_payoff
+        return attack_spread(self.asr)
 
     def to_json(self) -> str:
         return json.dumps(_jsonable(asdict(self)), sort_keys=True, allow_nan=True)
@@ -90,12 +88,6 @@ class Outcome:
             if data.get(name) is None:
                 data[name] = float("nan")
         return cls(**data)
-
-
-def collective(values) -> tuple[float, float]:
-    """(mean, std) over attackers, the paper's "mean ± std" (population std, ddof = 0)."""
-    v = np.asarray(values, dtype=float)
-    return float(v.mean()), float(v.std())
 
 
 def _jsonable(x: Any) -> Any:
