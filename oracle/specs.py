@@ -196,8 +196,12 @@ def load_spec(path: str | Path) -> GameSpec:
     path = Path(path)
     if not path.exists():
         raise SpecError(f"{path}: no such file")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() in (".csv", ".json") or text.lstrip().startswith("attacker,defender"):
+        raise SpecError(f"{path}: this is a payoff table, not a game spec (.toml); solve it with "
+                        f"'backfire solve {path}'")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: invalid TOML ({exc})") from None
     return spec_from_dict(data, where=str(path))

@@ -155,11 +155,12 @@ class FederatedOracle(PayoffOracle):
             asr=backdoor, asr_excluding_target=backdoor, clean_label_acc=[math.nan] * n,
             clean_acc=[float(last.main_acc)] * n, targets=[a.target_label(self.task) for a in attackers],
             defender_val_acc=float(last.main_acc), seed=job.seed,
-            timings={"warm_start": t1 - t0, "train": t2 - t1, "rounds_per_second": len(run.records) / max(t2 - t1, 1e-9)},
+            timings={"warm_start": t1 - t0, "train": t2 - t1},
             environment={**run.device, **software_versions(), "host": socket.gethostname(),
                          "client_training": "together" if run.batch_clients else "sequential"},
             extra={
                 "kind": "federated",
+                "rounds_per_second": len(run.records) / max(t2 - t1, 1e-9),
                 "main_acc": float(last.main_acc),
                 "backdoor_acc": backdoor,
                 "defender_payoff": FEDERATED.defender_from(backdoor, float(last.main_acc)),

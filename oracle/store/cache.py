@@ -260,17 +260,6 @@ def _check_name(value: Any, field: str) -> str:
     return value
 
 
-def _total_seconds(timings: Mapping[str, float]) -> float | None:
-    """Total run time: ``timings['total']`` if there is one, else the sum of all timings."""
-    if not timings:
-        return None
-    try:
-        total = float(timings["total"]) if "total" in timings else float(sum(float(v) for v in timings.values()))
-    except (TypeError, ValueError):
-        return None
-    return total if math.isfinite(total) else None
-
-
 def _derived_versions(conn: sqlite3.Connection) -> list[tuple[str, str, str | None, None, float]]:
     """``data_versions`` rows derived from the stored profiles (for files of schema 1): one per
     (data description, fingerprint), described by what its outcomes name, dated by the latest."""
@@ -617,7 +606,7 @@ class ResultCache:
         device = outcome.environment.get("device")
         row = (key, cell_key, seed, profile_json, outcome_json, time.time(),
                None if version is None else str(version), None if device is None else str(device),
-               _total_seconds(outcome.timings))
+               outcome.seconds)
         with self._write(f"storing {key}") as conn:
             stored = conn.execute(
                 "INSERT INTO outcomes (key, cell_key, seed, profile_json, outcome_json, created_at,"

@@ -69,6 +69,22 @@ class Outcome:
         return len(self.asr)
 
     @property
+    def seconds(self) -> float | None:
+        """Total run time in seconds: ``timings["total"]`` if there is one, else the sum of the
+        durations in ``timings`` (entries named ``*_per_second`` are rates, not durations: federated
+        outcomes stored before the rate moved to ``extra`` carry ``rounds_per_second``); None when
+        there are none or they are not finite numbers."""
+        timings = self.timings
+        try:
+            if "total" in timings:
+                total = float(timings["total"])
+            else:
+                total = float(sum(float(v) for k, v in timings.items() if not str(k).endswith("_per_second")))
+        except (TypeError, ValueError):
+            return None
+        return total if timings and math.isfinite(total) else None
+
+    @property
     def attacker_payoff(self) -> float:
         """Collective attacker payoff: mean ① over the measured attackers (:mod:`oracle.store.payoff_rules`;
         the defender's payoff depends on the environment: ``rule_for(kind).defender(outcome)``)."""
