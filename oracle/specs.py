@@ -8,7 +8,7 @@ A spec is a TOML file (or the same objects built in Python)::
     seeds = [3407]             # one victim per seed and cell
 
     [environment]
-    dataset = "mnist"          # cifar10, mnist, fashion-mnist, digits, svhn, stl10
+    dataset = "mnist"          # cifar10, mnist, fashion-mnist, digits, or a plug-in "package.module:NAME"
     n_images = 6000            # a class-stratified subset of the whole dataset (optional)
     v_d = 0.5                  # the defender's share
     n_max = 5                  # attacker shares are sized on N_max (default: N)
@@ -50,15 +50,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Sequence
 
+from oracle.data.catalog import DATASETS, trainable_datasets
 from oracle.federated.config import FederatedEnvironment
 from strategies import (AggregatorStrategy, AttackerStrategy, DefenderStrategy, MixedAttackerStrategy,
                         attacker_strategy_from_dict)
 from strategies.federated import FederatedAttackStrategy
 from strategies.keys import content_key
 
-__all__ = ["Environment", "GameSpec", "SpecError", "load_spec", "KNOWN_DATASETS", "PRESET_NAMES"]
-
-KNOWN_DATASETS = ("cifar10", "mnist", "fashion-mnist", "digits", "svhn", "stl10")
+__all__ = ["Environment", "GameSpec", "SpecError", "load_spec", "PRESET_NAMES"]
 PRESET_NAMES = ("paper", "fast", "tiny")
 DEFAULT_SEED = 3407
 
@@ -78,7 +77,7 @@ def _check(cond: bool, message: str) -> None:
 class Environment:
     """Everything besides the strategies that changes a measured outcome.
 
-    ``dataset``: one of :data:`KNOWN_DATASETS`. ``n_images``: use a
+    ``dataset``: a trainable dataset of :data:`oracle.data.catalog.DATASETS`. ``n_images``: use a
     class-stratified subset of this many images of the whole dataset (train +
     test, as the paper pools them; seeded with 3407), or all when None.
     ``v_d``: the defender's share. ``n_max``: attacker shares are sized on
@@ -101,7 +100,12 @@ class Environment:
     resize: int | None = None
 
     def __post_init__(self) -> None:
-        _check(self.dataset in KNOWN_DATASETS, f"dataset={self.dataset!r} is unknown: allowed {', '.join(KNOWN_DATASETS)}")
+        _check(isinstance(self.dataset, str) and self.dataset in DATASETS,
+               f"dataset={self.dataset!r} is unknown: allowed {', '.join(trainable_datasets())} "
+               "(or a plug-in 'package.module:NAME')")
+        _check(DATASETS[self.dataset].normalization is not None,
+               f"dataset={self.dataset!r} can be read but not trained on (no normalisation statistics): "
+               f"allowed {', '.join(trainable_datasets())}")
         _check(self.n_images is None or (isinstance(self.n_images, int) and self.n_images >= 10),
                f"n_images={self.n_images!r} is out of range: allowed an integer ≥ 10, or leave it out for the whole dataset")
         _check(isinstance(self.v_d, (int, float)) and 0 <= self.v_d < 1, f"v_d={self.v_d!r} is out of range: allowed [0, 1)")

@@ -17,6 +17,8 @@ import math
 import numbers
 from typing import Any, Iterable, Mapping
 
+from .registry import Registry, is_reference
+
 __all__ = [
     "SEED_MAX",
     "check_real",
@@ -124,13 +126,17 @@ def check_str(field: str, value: Any) -> str:
 
 
 def check_name(what: str, value: Any, known: Iterable[str], plural: str | None = None) -> str:
-    """Return ``value`` if it is one of ``known``, else raise listing them.
+    """Return ``value`` if it is one of ``known``, else raise listing them. With a
+    :class:`~strategies.registry.Registry`, a plug-in reference ``package.module:Name`` is loaded.
 
     >>> check_name("defense", "foo", ["none", "cutmix"])
     Traceback (most recent call last):
     ...
     ValueError: unknown defense 'foo': known defenses are none, cutmix
     """
+    if isinstance(known, Registry) and is_reference(value):
+        known[value]  # a plug-in: loaded and registered, or a one-line ValueError saying why not
+        return value
     known = list(known)
     if isinstance(value, str) and value in known:
         return value

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from oracle.data.catalog import DATASETS
 from oracle.data import datasets as D
 from oracle.data import locations as where
 from oracle.data import readers
@@ -48,7 +49,7 @@ def no_shared(monkeypatch):
 def test_unknown_name_lists_known_names():
     with pytest.raises(ValueError) as err:
         load_dataset("imagenet")
-    for name in D.KNOWN_DATASETS:
+    for name in DATASETS:
         assert name in str(err.value)
     assert "'imagenet'" in str(err.value)
 

@@ -1,7 +1,8 @@
 """Offline image datasets as NHWC uint8 arrays.
 
-``load_dataset(name)`` returns a frozen :class:`Dataset` for one of
-``KNOWN_DATASETS``:
+``load_dataset(name)`` returns a frozen :class:`Dataset` for a dataset of the registry
+:data:`oracle.data.catalog.DATASETS` (a plug-in's is loaded by its own ``implementation``);
+backfire's own:
 
 ==================  ==========================================================
 ``cifar10``         ``cifar10_jpg.tar.gz`` (the project's JPEG re-encoding,
@@ -48,18 +49,19 @@ read with ``allow_pickle=False``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 
 import numpy as np
 
 from oracle.data.allocation import DEFAULT_SEED, stratified_permutation
+from oracle.data.catalog import DATASETS
 from oracle.data.dataset import Dataset
 from oracle.data.readers import ReadOptions, digits, find_and_read
+from strategies.registry import is_reference
 
-__all__ = ["KNOWN_DATASETS", "load_dataset", "resize_images", "subset"]
-
-KNOWN_DATASETS = ("cifar10", "mnist", "fashion-mnist", "digits", "svhn", "stl10")
+__all__ = ["load_dataset", "resize_images", "subset"]
 
 
 def resize_images(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -78,11 +80,16 @@ def resize_images(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def normalise_name(name: str) -> str:
+    """The registry name of ``name`` (case and ``_``/``-`` forgiven for backfire's own; a plug-in
+    reference as is)."""
     if not isinstance(name, str):
-        raise ValueError(f"dataset = {name!r}; allowed: one of {', '.join(KNOWN_DATASETS)}")
+        raise ValueError(f"dataset = {name!r}; allowed: one of {', '.join(DATASETS)}")
+    if is_reference(name):
+        DATASETS[name]  # loads the plug-in, or a one-line ValueError
+        return name
     key = name.strip().lower().replace("_", "-")
-    if key not in KNOWN_DATASETS:
-        raise ValueError(f"dataset = {name!r} is unknown; allowed: {', '.join(KNOWN_DATASETS)}")
+    if key not in DATASETS:
+        raise ValueError(f"dataset = {name!r} is unknown; allowed: {', '.join(DATASETS)}")
     return key
 
 
@@ -95,7 +102,7 @@ def load_dataset(
     resize: int | tuple[int, int] | None = None,
     progress: bool | None = None,
 ) -> Dataset:
-    """Load a dataset by name (one of ``KNOWN_DATASETS``).
+    """Load a dataset by name (a name of :data:`oracle.data.catalog.DATASETS`).
 
     ``data_dir`` goes first in the search path (module docstring).
     ``download``: allow torchvision to download into ``<cache>/torchvision``
@@ -111,7 +118,13 @@ def load_dataset(
             raise ValueError(f"resize = {resize!r}; allowed: a positive int or (H, W) of positive ints")
     opts = ReadOptions(cache_dir=cache_dir, progress=sys.stderr.isatty() if progress is None else bool(progress))
 
-    if key == "digits":
+    plugin = DATASETS[key].implementation
+    if plugin is not None:
+        ds = plugin(data_dir)
+        if not isinstance(ds, Dataset):
+            raise ValueError(f"dataset plug-in {key!r} returned a {type(ds).__name__}, not an oracle.data.dataset.Dataset")
+        ds = dataclasses.replace(ds, name=key)  # the name training looks statistics up by
+    elif key == "digits":
         ds = digits(opts)
     else:
         ds = find_and_read(key, data_dir, cache_dir, download, opts)
