@@ -33,14 +33,12 @@ from typing import Any, Callable, Hashable, Iterable, Sequence
 import numpy as np
 
 from gametheory import MissingPayoff, PayoffTable, Payoffs
+from strategies.validate import DEFAULT_SEED
 from oracle.attacks.clean_label import DEFAULT_CONFIG as CLEAN_LABEL
 from oracle.attacks.clean_label import surrogate_perturbation
 from oracle.data.datasets import load_dataset, subset
 from oracle.data.poison import build_joint_dataset
-from oracle.defenses.augmentative import IMPLEMENTED as IMPLEMENTED_DEFENSES
-from oracle.defenses.augmentative import batch_transform, training_set
-from oracle.defenses.filter_report import REMOVAL_DEFENSES
-from oracle.defenses.removal import filter_from_params
+from oracle.defenses.implemented import defense_class, defense_for
 from oracle.jobs import Job, components, uses_clean_label
 from oracle.specs import GameSpec
 from oracle.store.cache import DataVersion, ResultCache
@@ -51,7 +49,7 @@ from oracle.victims.metrics import attacker_metrics
 from oracle.victims.presets import TRAINER_VERSION, get_preset
 from strategies import AttackerStrategy
 
-__all__ = ["ORACLE_VERSION", "PayoffOracle", "IMPLEMENTED_DEFENSES", "SymmetricSource", "software_versions"]
+__all__ = ["ORACLE_VERSION", "PayoffOracle", "SymmetricSource", "measured_payoffs", "software_versions"]
 
 log = logging.getLogger("backfire.oracle")
 
@@ -103,12 +101,8 @@ class PayoffOracle:
         self._check_defenses()
 
     def _check_defenses(self) -> None:
-        unsupported = sorted({d.defense for d in self.spec.defenders.values()} - set(IMPLEMENTED_DEFENSES))
-        if unsupported:
-            raise NotImplementedError(
-                f"defense(s) {', '.join(unsupported)} not implemented in the oracle yet "
-                f"(implemented: {', '.join(IMPLEMENTED_DEFENSES)})"
-            )
+        for defender in self.spec.defenders.values():
+            defense_class(defender.defense)  # NotImplementedError naming it, before anything is trained
 
     @property
     def cache(self) -> ResultCache:
@@ -128,7 +122,7 @@ class PayoffOracle:
             if env.n_images > total:
                 raise ValueError(f"environment.n_images={env.n_images} exceeds the {total} images of {env.dataset}")
             n_test = int(round(env.n_images * ds.n_test / total))
-            ds = subset(ds, env.n_images - n_test, n_test, seed=3407)
+            ds = subset(ds, env.n_images - n_test, n_test, seed=DEFAULT_SEED)
         return ds
 
     @cached_property
@@ -264,8 +258,8 @@ class PayoffOracle:
                                              train_seed=job.seed)
         joint = build_joint_dataset(ds, actions, n_max=spec.n_max, v_d=env.v_d, seed=job.seed,
                                     test_fraction=env.test_fraction, perturb=perturb)
-        defense, params = job.defender.defense, dict(job.defender.params_map)
-        x_train, y_train = training_set(defense, params, joint.x_train, joint.y_train, joint.owner_train)
+        defense = defense_for(job.defender)
+        x_train, y_train = defense.training_set(joint.x_train, joint.y_train, joint.owner_train)
         t1 = time.perf_counter()
 
         def train(x: np.ndarray, y: np.ndarray):
@@ -273,13 +267,13 @@ class PayoffOracle:
                 job.defender.architecture, x, y, joint.x_val, joint.y_val,
                 num_classes=ds.num_classes, dataset=ds.name, preset=self.train_preset, seed=job.seed,
                 device=self.device, progress=self.progress,
-                extra_batch_transform=batch_transform(defense, params, ds.num_classes),
+                extra_batch_transform=defense.batch_transform(ds.num_classes),
             )
 
         victim = train(x_train, y_train)
         removal: dict[str, Any] = {}
-        if defense in REMOVAL_DEFENSES:
-            victim, removal = self._filter_and_retrain(job, joint, victim, train)
+        if defense.removes:
+            victim, removal = self._filter_and_retrain(defense, joint, victim, train, seed=job.seed)
         t2 = time.perf_counter()
         kw = dict(dataset=ds.name, device=victim.device)
         pred_triggered = predict(victim.model, joint.runtime_x, **kw)
@@ -308,7 +302,7 @@ class PayoffOracle:
             },
         )
 
-    def _filter_and_retrain(self, job: Job, joint, victim, train: Callable) -> tuple[Any, dict[str, Any]]:
+    def _filter_and_retrain(self, defense, joint, victim, train: Callable, *, seed: int) -> tuple[Any, dict[str, Any]]:
         """A removal defense: flag training inputs from ``victim``'s representations, retrain without them.
 
         Returns the retrained victim and a JSON summary: the filter's score
@@ -331,9 +325,8 @@ class PayoffOracle:
             excluded.update(mask=suspect.copy(), victim=model)
             return predict(model.model, x[suspect], dataset=ds.name, device=model.device)
 
-        report = filter_from_params(job.defender.defense, dict(job.defender.params_map), reps, y,
-                                    n_attackers=self.spec.n_attackers, reclassify=reclassify, seed=job.seed,
-                                    num_classes=ds.num_classes)
+        report = defense.flag(reps, y, n_attackers=self.spec.n_attackers, reclassify=reclassify, seed=seed,
+                              num_classes=ds.num_classes)
         if "mask" in excluded and np.array_equal(excluded["mask"], report.mask):
             retrained = excluded["victim"]
         else:

@@ -50,16 +50,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Sequence
 
+from strategies.validate import DEFAULT_SEED
 from oracle.data.catalog import DATASETS, trainable_datasets
 from oracle.federated.config import FederatedEnvironment
+from oracle.victims.presets import PRESETS
+from strategies.registry import is_reference
 from strategies import (AggregatorStrategy, AttackerStrategy, DefenderStrategy, MixedAttackerStrategy,
                         attacker_strategy_from_dict)
 from strategies.federated import FederatedAttackStrategy
 from strategies.keys import content_key
 
-__all__ = ["Environment", "GameSpec", "SpecError", "load_spec", "PRESET_NAMES"]
-PRESET_NAMES = ("paper", "fast", "tiny")
-DEFAULT_SEED = 3407
+__all__ = ["Environment", "GameSpec", "SpecError", "load_spec"]
 
 AttackerStrategyLike = AttackerStrategy | MixedAttackerStrategy
 
@@ -100,6 +101,8 @@ class Environment:
     resize: int | None = None
 
     def __post_init__(self) -> None:
+        if is_reference(self.dataset):
+            DATASETS[self.dataset]  # a plug-in: loaded, or a one-line ValueError saying why not
         _check(isinstance(self.dataset, str) and self.dataset in DATASETS,
                f"dataset={self.dataset!r} is unknown: allowed {', '.join(trainable_datasets())} "
                "(or a plug-in 'package.module:NAME')")
@@ -113,7 +116,7 @@ class Environment:
                f"n_max={self.n_max!r} is out of range: allowed an integer ≥ 1")
         _check(isinstance(self.test_fraction, (int, float)) and 0 <= self.test_fraction < 1,
                f"test_fraction={self.test_fraction!r} is out of range: allowed [0, 1)")
-        _check(self.preset in PRESET_NAMES, f"preset={self.preset!r} is unknown: allowed {', '.join(PRESET_NAMES)}")
+        _check(self.preset in PRESETS, f"preset={self.preset!r} is unknown: allowed {', '.join(PRESETS)}")
         _check(self.resize is None or (isinstance(self.resize, int) and self.resize >= 8),
                f"resize={self.resize!r} is out of range: allowed an integer ≥ 8")
         overrides = self.preset_overrides

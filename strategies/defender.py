@@ -28,6 +28,7 @@ from typing import Any, Callable, ClassVar, Iterable, Mapping
 import tomli_w
 
 from .validate import (
+    DEFAULT_SEED,
     SEED_MAX,
     check_bool,
     check_int,
@@ -239,7 +240,7 @@ DEFENSES: Registry[ComponentSpec] = Registry(
                         doc="generator of its triggers"),
                 _real("augment_fraction", 0.5, 0.0, 1.0, low_open=True,
                       doc="share of the defender's data used for augmentation"),
-                _int("seed", 3407, 0, SEED_MAX, doc="seed of the defender's own triggers"),
+                _int("seed", DEFAULT_SEED, 0, SEED_MAX, doc="seed of the defender's own triggers"),
             ),
             augmentative=True,
         ),

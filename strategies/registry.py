@@ -104,9 +104,10 @@ class Registry(Mapping[str, T], Generic[T]):
         return self.register(self._as_entry(load_reference(name), name), name)
 
     def __contains__(self, name: object) -> bool:
+        """Registered, or a plug-in reference that loads (a broken one: False; ``registry[name]`` says why)."""
         try:
             self[name]  # type: ignore[index]
-        except KeyError:
+        except (KeyError, ValueError):
             return False
         return True
 

@@ -20,6 +20,7 @@ from typing import Any, Iterable, Mapping
 from .registry import Registry, is_reference
 
 __all__ = [
+    "DEFAULT_SEED",
     "SEED_MAX",
     "check_real",
     "check_int",
@@ -33,6 +34,10 @@ __all__ = [
 
 #: Largest seed accepted by ``numpy.random.RandomState`` (seeds are 32-bit).
 SEED_MAX = 2**32 - 1
+
+#: The project's seed (the paper uses 3407 for everything except the per-attacker trigger draws,
+#: seeded by the attacker's index): the one default seed of backfire.
+DEFAULT_SEED = 3407
 
 
 def _fmt(x: float | int | None, inf: str) -> str:

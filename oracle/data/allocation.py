@@ -68,6 +68,8 @@ from typing import Literal
 
 import numpy as np
 
+from strategies.validate import DEFAULT_SEED
+
 __all__ = [
     "DEFAULT_SEED",
     "DEFENDER",
@@ -85,7 +87,6 @@ __all__ = [
 ]
 
 #: The paper's seed for every procedure that is not per attacker (§6.2.2).
-DEFAULT_SEED = 3407
 #: Owner code of the defender's own (clean) images in the pooled sets.
 DEFENDER = -1
 #: Owner code of the clean train-time blocks of unused attacker slots.

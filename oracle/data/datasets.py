@@ -55,7 +55,8 @@ import sys
 
 import numpy as np
 
-from oracle.data.allocation import DEFAULT_SEED, stratified_permutation
+from oracle.data.allocation import stratified_permutation
+from strategies.validate import DEFAULT_SEED
 from oracle.data.catalog import DATASETS
 from oracle.data.dataset import Dataset
 from oracle.data.readers import ReadOptions, digits, find_and_read

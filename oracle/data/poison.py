@@ -94,7 +94,7 @@ from typing import Any
 
 import numpy as np
 
-from strategies import AttackerAction, Triggers, apply_triggers, make_triggers
+from strategies import TRIGGERS, AttackerAction, Triggers, apply_triggers, make_triggers
 
 from oracle.data.allocation import (
     DEFAULT_SEED,
@@ -111,7 +111,6 @@ from oracle.data.dataset import Dataset
 
 __all__ = [
     "DEFENDER",
-    "IMPLEMENTED_TRIGGERS",
     "TEST_SPLIT_STREAM",
     "UNUSED",
     "JointDataset",
@@ -124,7 +123,6 @@ log = logging.getLogger("backfire.poison")
 
 #: Trigger names this module can poison with (pixel triggers; dirty labels, or
 #: clean labels plus a caller-supplied perturbation for ``clean-label``).
-IMPLEMENTED_TRIGGERS = ("random-badnet", "orthogonal-badnet", "patch-badnet", "clean-label")
 
 #: ``perturb(attacker_index, x, y, private_x, private_y) -> x'``: the
 #: clean-label attacker's perturbation of its poisoned images ``x`` (uint8
@@ -373,10 +371,11 @@ def _check_actions(actions: Sequence[AttackerAction], num_classes: int) -> tuple
             )
         a.check_classes(num_classes)
     for a in actions:
-        if a.trigger not in IMPLEMENTED_TRIGGERS:
+        if not TRIGGERS[a.trigger].pixel:
+            pixel = ", ".join(name for name, spec in TRIGGERS.items() if spec.pixel)
             raise NotImplementedError(
-                f"trigger {a.trigger!r} is not implemented yet in the oracle's poisoning "
-                f"(oracle/data/poison.py); implemented: {', '.join(IMPLEMENTED_TRIGGERS)}"
+                f"trigger {a.trigger!r} has no pixel trigger, so it cannot poison a joint dataset "
+                f"(oracle/data/poison.py); allowed: {pixel}, or a plug-in TriggerSpec"
             )
     return actions
 

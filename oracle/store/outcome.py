@@ -27,6 +27,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from strategies.validate import DEFAULT_SEED
 from oracle.store.payoff_rules import attack_rate, attack_spread, collective
 
 __all__ = ["Outcome", "collective"]
@@ -47,7 +48,7 @@ class Outcome:
     targets: tuple[int, ...]
     defender_val_acc: float
     defender_test_acc: float = float("nan")
-    seed: int = 3407
+    seed: int = DEFAULT_SEED
     timings: Mapping[str, float] = field(default_factory=dict)
     environment: Mapping[str, Any] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
