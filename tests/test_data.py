@@ -16,7 +16,6 @@ import pytest
 from PIL import Image
 
 from oracle.data.catalog import DATASETS
-from oracle.data import datasets as D
 from oracle.data import locations as where
 from oracle.data import readers
 from oracle.data.dataset import Dataset

@@ -9,10 +9,8 @@ import os
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from oracle.cli import main

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from strategies import AGGREGATORS, ARCHITECTURES, DEFENSES, TRIGGERS, ComponentSpec, Triggers

@@ -561,19 +561,19 @@ def build_joint_dataset(
     row_of = np.full(labels.size, -1, dtype=np.int64)
     row_of[idx_poison] = np.arange(idx_poison.size)
 
-    def pooled(idx: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, ...]:
+    def pooled(idx: np.ndarray, owner: np.ndarray, x_poisoned: np.ndarray) -> tuple[np.ndarray, ...]:
         x = _gather(dataset, idx)
         row = row_of[idx]
         poisoned = row >= 0
-        x[poisoned] = x_poison[row[poisoned]]
+        x[poisoned] = x_poisoned[row[poisoned]]
         y_clean = labels[idx]
         y = y_clean.copy()
         y[poisoned] = targets[owner[poisoned]]
         return x, y, y_clean, poisoned
 
-    x_tr, y_tr, yc_tr, p_tr = pooled(idx_train, alloc.defender_train_owner)
-    x_va, y_va, yc_va, p_va = pooled(idx_val, alloc.defender_val_owner)
-    del x_poison
+    x_tr, y_tr, yc_tr, p_tr = pooled(idx_train, alloc.defender_train_owner, x_poison)
+    x_va, y_va, yc_va, p_va = pooled(idx_val, alloc.defender_val_owner, x_poison)
+    del x_poison  # no closure holds it (pyflakes flagged the old closure as an undefined name after del)
 
     # run-time sets: every input triggered with its owner's trigger
     rt_owner = alloc.run_time_owner
