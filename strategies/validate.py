@@ -1,4 +1,5 @@
-"""Field validation shared by the strategy objects (private).
+"""Field validation (public: the one place backfire's checks and their wording live), the default
+seed and the rounding rule.
 
 Every check raises :class:`ValueError` with a message that names the field,
 the value and the allowed range or names, e.g.::
@@ -178,5 +179,7 @@ def round_half_up(x: float) -> int:
     A tolerance of 1e-9 absorbs binary floating point, so that ``0.35 * 10``
     (which is 3.4999999999999996) rounds like the exact 3.5, to 4. Python's
     ``round`` is not used because it rounds halves to even (``round(2.5) == 2``).
+    This is backfire's rounding rule for counts (attackers per label, poisoned
+    images, removed inputs, patch sides).
     """
     return int(math.floor(x + 0.5 + 1e-9))
