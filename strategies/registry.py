@@ -83,6 +83,10 @@ class Registry(Mapping[str, T], Generic[T]):
         self._entries[name] = entry
         return entry
 
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` (e.g. a plug-in a test registered); unknown names are ignored."""
+        self._entries.pop(name, None)
+
     def _as_entry(self, obj: Any, where: str) -> T:
         if isinstance(obj, self.kind):
             return obj

@@ -16,7 +16,8 @@ from oracle.federated.aggregators import aggregate
 from oracle.fill import make_oracle
 from oracle.specs import SpecError, load_spec
 from oracle.store.cache import ResultCache
-from strategies import AGGREGATORS, TRIGGERS, AggregatorStrategy, AttackerStrategy, DefenderStrategy
+from strategies import (AGGREGATORS, ARCHITECTURES, DEFENSES, TRIGGERS, AggregatorStrategy, AttackerStrategy,
+                        DefenderStrategy)
 
 GAME = """
 [game]
@@ -66,6 +67,19 @@ name = "clipped mean"
 aggregator = "plugins.aggregators:CLIPPED_MEAN"
 params = { bound = 0.05 }
 """
+
+
+@pytest.fixture(autouse=True)
+def _registries_restored():
+    """Plug-ins registered by a test are removed after it, so other tests see backfire's own registries."""
+    from oracle.data.catalog import DATASETS
+
+    registries = (TRIGGERS, ARCHITECTURES, DEFENSES, AGGREGATORS, DATASETS)
+    before = [set(r) for r in registries]
+    yield
+    for registry, names in zip(registries, before):
+        for name in set(registry) - names:
+            registry.unregister(name)
 
 
 def test_a_spec_names_plugins_and_validates_their_parameters(tmp_path):
