@@ -49,7 +49,6 @@ from functools import lru_cache
 from typing import Hashable, Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
-from scipy.stats import t as student_t
 
 from .sources import MissingPayoff, Payoffs, PayoffSource
 
@@ -152,4 +151,6 @@ def confidence_radius(
 
 @lru_cache(maxsize=1024)
 def _t_quantile(q: float, df: int) -> float:
+    from scipy.stats import t as student_t  # deferred: scipy.stats costs ~0.5 s at start-up, and solve never needs it
+
     return float(student_t.ppf(q, df))

@@ -47,7 +47,7 @@ from oracle.store.outcome import Outcome
 from strategies import AggregatorStrategy, AttackerStrategy, DefenderStrategy
 from strategies.federated import FederatedAttackStrategy
 
-__all__ = ["make_oracle", "FillReport", "fill", "run_local", "run_with_ray", "ray_session", "evaluate_job"]
+__all__ = ["check_device", "make_oracle", "FillReport", "fill", "run_local", "run_with_ray", "ray_session", "evaluate_job"]
 
 
 def make_oracle(spec: GameSpec, **kwargs: Any) -> PayoffOracle:
@@ -56,6 +56,16 @@ def make_oracle(spec: GameSpec, **kwargs: Any) -> PayoffOracle:
     if spec.environment.kind == "federated":
         return FederatedOracle(spec, **kwargs)
     return PayoffOracle(spec, **kwargs)
+
+
+def check_device(device: str | None, executor: str = "local") -> None:
+    """Raise ValueError (one line) when ``device`` is not available to the local executor: checked
+    before a fill reads any data. Ray tasks run on the cluster's devices, so they are not checked here."""
+    if device is None or executor != "local":
+        return
+    from oracle.victims.train import resolve_device
+
+    resolve_device(device)
 
 
 @dataclass
@@ -83,6 +93,7 @@ def fill(oracle: PayoffOracle, *, max_jobs: int | None = None, seeds: Sequence[i
         raise ValueError(f"executor={executor!r} is unknown: allowed local, ray")
     if max_jobs is not None and max_jobs < 0:
         raise ValueError(f"max_jobs={max_jobs} is out of range: allowed ≥ 0")
+    check_device(oracle.device, executor)
     if executor == "ray":
         oracle.prepare_remote(oracle.missing(seeds))
     start = time.perf_counter()

@@ -22,6 +22,7 @@ training what is missing.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import platform
 import socket
@@ -32,24 +33,23 @@ from typing import Any, Callable, Hashable, Iterable, Sequence
 import numpy as np
 
 from gametheory import MissingPayoff, PayoffTable, Payoffs
+from strategies.validate import DEFAULT_SEED
 from oracle.attacks.clean_label import DEFAULT_CONFIG as CLEAN_LABEL
 from oracle.attacks.clean_label import surrogate_perturbation
 from oracle.data.datasets import load_dataset, subset
 from oracle.data.poison import build_joint_dataset
-from oracle.defenses.augmentative import IMPLEMENTED as IMPLEMENTED_DEFENSES
-from oracle.defenses.augmentative import batch_transform, training_set
-from oracle.defenses.filter_report import REMOVAL_DEFENSES
-from oracle.defenses.removal import filter_from_params
+from oracle.defenses.implemented import defense_class, defense_for
 from oracle.jobs import Job, components, uses_clean_label
 from oracle.specs import GameSpec
-from oracle.store.cache import ResultCache
-from oracle.store.keys import content_key
+from oracle.store.cache import DataVersion, ResultCache
+from oracle.store.keys import content_key, data_key
 from oracle.store.outcome import Outcome
+from oracle.store.payoff_rules import PayoffRule, rule_for
 from oracle.victims.metrics import attacker_metrics
 from oracle.victims.presets import TRAINER_VERSION, get_preset
 from strategies import AttackerStrategy
 
-__all__ = ["ORACLE_VERSION", "PayoffOracle", "IMPLEMENTED_DEFENSES", "SymmetricSource", "software_versions"]
+__all__ = ["ORACLE_VERSION", "PayoffOracle", "SymmetricSource", "measured_payoffs", "software_versions"]
 
 log = logging.getLogger("backfire.oracle")
 
@@ -101,12 +101,8 @@ class PayoffOracle:
         self._check_defenses()
 
     def _check_defenses(self) -> None:
-        unsupported = sorted({d.defense for d in self.spec.defenders.values()} - set(IMPLEMENTED_DEFENSES))
-        if unsupported:
-            raise NotImplementedError(
-                f"defense(s) {', '.join(unsupported)} not implemented in the oracle yet "
-                f"(implemented: {', '.join(IMPLEMENTED_DEFENSES)})"
-            )
+        for defender in self.spec.defenders.values():
+            defense_class(defender.defense)  # NotImplementedError naming it, before anything is trained
 
     @property
     def cache(self) -> ResultCache:
@@ -126,7 +122,7 @@ class PayoffOracle:
             if env.n_images > total:
                 raise ValueError(f"environment.n_images={env.n_images} exceeds the {total} images of {env.dataset}")
             n_test = int(round(env.n_images * ds.n_test / total))
-            ds = subset(ds, env.n_images - n_test, n_test, seed=3407)
+            ds = subset(ds, env.n_images - n_test, n_test, seed=DEFAULT_SEED)
         return ds
 
     @cached_property
@@ -140,9 +136,62 @@ class PayoffOracle:
         """The training preset's hyper-parameters (part of every key)."""
         return self.train_preset.to_dict()
 
+    # ------------------------------------------------------------------ which data the keys name
+    #: The field of the key's environment that holds the data's content fingerprint.
+    fingerprint_field = "dataset_fingerprint"
+
+    def data_description(self) -> dict[str, Any]:
+        """The environment as the spec describes it: what, with the data's content, makes the data."""
+        return self.spec.environment.to_dict()
+
+    @cached_property
+    def measured_data(self) -> DataVersion:
+        """The data as read here: its content fingerprint, description and source (reads the data)."""
+        ds = self.dataset
+        return DataVersion(self.data_key, ds.fingerprint(), ds.description, ds.source, time.time())
+
+    @cached_property
+    def data_key(self) -> str:
+        return data_key(self.data_description())
+
+    @cached_property
+    def data_fingerprint(self) -> str | None:
+        """The content fingerprint in this oracle's keys.
+
+        Training (``train=True``): the fingerprint of the data read here, recorded in the cache
+        (:meth:`ResultCache.record_data`); cells measured on other data are kept apart, and a
+        warning names them. Reading only (``train=False``): the fingerprint the latest fill
+        recorded for this environment, so no data is read; None when no fill recorded one (then
+        no cell is cached).
+        """
+        if not self.train:
+            versions = self.data_versions()
+            return versions[0].fingerprint if versions else None
+        data = self.measured_data
+        others = self.cache.record_data(self.data_key, data.fingerprint, description=data.description,
+                                        source=data.source)
+        if others:
+            log.warning("the data of this environment (%s, fingerprint %s…) differs from the data %d earlier fill(s) "
+                        "of this cache measured (%s); their cells are kept apart, not reused", data.description,
+                        data.fingerprint[:12], len(others), ", ".join(f"{v.fingerprint[:12]}…" for v in others))
+        return data.fingerprint
+
+    def data_versions(self) -> list[DataVersion]:
+        """The data fingerprints fills recorded in the cache for this environment, the latest first."""
+        return self.cache.data_versions(self.data_key)
+
+    def check_data(self) -> None:
+        """Before training: the data read here must be the data the keys name (reads the data)."""
+        if self.measured_data.fingerprint != self.data_fingerprint:
+            raise ValueError(
+                f"the data read here ({self.measured_data.description}, fingerprint "
+                f"{self.measured_data.fingerprint[:12]}…) is not the data this read-only oracle's keys name "
+                f"({'none recorded' if self.data_fingerprint is None else self.data_fingerprint[:12] + '…'}); "
+                "make the oracle with train=True to train")
+
     @cached_property
     def environment_key_data(self) -> dict[str, Any]:
-        return {**self.spec.environment.to_dict(), "dataset_fingerprint": self.dataset.fingerprint()}
+        return {**self.data_description(), self.fingerprint_field: self.data_fingerprint}
 
     # ------------------------------------------------------------------ keys
     def profile(self, job: Job) -> dict[str, Any]:
@@ -209,8 +258,8 @@ class PayoffOracle:
                                              train_seed=job.seed)
         joint = build_joint_dataset(ds, actions, n_max=spec.n_max, v_d=env.v_d, seed=job.seed,
                                     test_fraction=env.test_fraction, perturb=perturb)
-        defense, params = job.defender.defense, dict(job.defender.params_map)
-        x_train, y_train = training_set(defense, params, joint.x_train, joint.y_train, joint.owner_train)
+        defense = defense_for(job.defender)
+        x_train, y_train = defense.training_set(joint.x_train, joint.y_train, joint.owner_train)
         t1 = time.perf_counter()
 
         def train(x: np.ndarray, y: np.ndarray):
@@ -218,13 +267,13 @@ class PayoffOracle:
                 job.defender.architecture, x, y, joint.x_val, joint.y_val,
                 num_classes=ds.num_classes, dataset=ds.name, preset=self.train_preset, seed=job.seed,
                 device=self.device, progress=self.progress,
-                extra_batch_transform=batch_transform(defense, params, ds.num_classes),
+                extra_batch_transform=defense.batch_transform(ds.num_classes),
             )
 
         victim = train(x_train, y_train)
         removal: dict[str, Any] = {}
-        if defense in REMOVAL_DEFENSES:
-            victim, removal = self._filter_and_retrain(job, joint, victim, train)
+        if defense.removes:
+            victim, removal = self._filter_and_retrain(defense, joint, victim, train, seed=job.seed)
         t2 = time.perf_counter()
         kw = dict(dataset=ds.name, device=victim.device)
         runtime_x, runtime_x_clean = self._runtime_inputs(job, joint)
@@ -268,7 +317,7 @@ class PayoffOracle:
                                     ds.name, ds.num_classes, self.train_preset, seed=job.seed, device=self.device)
         return shifted_runtime(joint, surrogates)
 
-    def _filter_and_retrain(self, job: Job, joint, victim, train: Callable) -> tuple[Any, dict[str, Any]]:
+    def _filter_and_retrain(self, defense, joint, victim, train: Callable, *, seed: int) -> tuple[Any, dict[str, Any]]:
         """A removal defense: flag training inputs from ``victim``'s representations, retrain without them.
 
         Returns the retrained victim and a JSON summary: the filter's score
@@ -291,9 +340,8 @@ class PayoffOracle:
             excluded.update(mask=suspect.copy(), victim=model)
             return predict(model.model, x[suspect], dataset=ds.name, device=model.device)
 
-        report = filter_from_params(job.defender.defense, dict(job.defender.params_map), reps, y,
-                                    n_attackers=self.spec.n_attackers, reclassify=reclassify, seed=job.seed,
-                                    num_classes=ds.num_classes)
+        report = defense.flag(reps, y, n_attackers=self.spec.n_attackers, reclassify=reclassify, seed=seed,
+                              num_classes=ds.num_classes)
         if "mask" in excluded and np.array_equal(excluded["mask"], report.mask):
             retrained = excluded["victim"]
         else:
@@ -322,6 +370,7 @@ class PayoffOracle:
     def train_claimed(self, job: Job) -> Outcome:
         """Train a job this worker has claimed and store it; the claim is released if training fails."""
         try:
+            self.check_data()
             outcome = self.evaluate(job)
         except BaseException:
             self.cache.release(self.key(job), self.worker)
@@ -338,14 +387,18 @@ class PayoffOracle:
         return None
 
     # ------------------------------------------------------------------ payoffs
+    @property
+    def payoff_rule(self) -> PayoffRule:
+        """The payoff rule of this game's kind of environment (:mod:`oracle.store.payoff_rules`)."""
+        return rule_for(self.spec.environment.kind)
+
     def payoffs(self, profile: Hashable) -> Payoffs:
         """The payoff-source protocol: ``profile = (attacker label, defender label)``.
 
-        The attacker payoff of a cell is, per seed, the weighted mean over the
-        attacker strategy's components of the collective attack success
-        (mean ① over attackers); the defender's is the same mean of
-        :meth:`defender_payoff` (1 minus the attack success here). Missing jobs
-        are trained when ``train`` is True, else ``MissingPayoff`` is raised.
+        Each role's payoff of a cell is, per seed, the weighted mean over the attacker
+        strategy's components of the payoff rule's payoffs (:attr:`payoff_rule`); missing
+        jobs are trained when ``train`` is True, else ``MissingPayoff`` is raised (so is a
+        cell the NaN policy leaves unmeasured).
         """
         try:
             a_label, d_label = profile  # type: ignore[misc]
@@ -353,25 +406,23 @@ class PayoffOracle:
             defender = self.spec.defenders[d_label]
         except (TypeError, ValueError, KeyError):
             raise MissingPayoff(profile, "not an (attacker, defender) pair of this game") from None
-        a_seed, d_seed = [], []
+        samples: dict[str, list[float]] = {"attacker": [], "defender": []}
         for seed in self.spec.seeds:
-            a_value = d_value = 0.0
+            value = dict.fromkeys(samples, 0.0)
             for weight, component in components(strategy):
                 job = Job(component, defender, seed)
                 outcome = self.run(job) if self.train else self.cached(job)
                 if outcome is None:
                     raise MissingPayoff(profile, f"no cached result for {job.describe()}")
-                a_value += weight * outcome.attacker_payoff
-                d_value += weight * self.defender_payoff(outcome)
-            a_seed.append(a_value)
-            d_seed.append(d_value)
-        a, d = tuple(a_seed), tuple(d_seed)
-        return Payoffs(roles={"attacker": float(np.mean(a)), "defender": float(np.mean(d))},
-                       samples={"attacker": a, "defender": d}, seeds=tuple(self.spec.seeds))
+                for role, v in self.payoff_rule.roles(outcome).items():
+                    value[role] += weight * v
+            for role, v in value.items():
+                samples[role].append(v)
+        return measured_payoffs(profile, samples, self.spec.seeds)
 
     def defender_payoff(self, outcome: Outcome) -> float:
-        """The defender's payoff from one outcome: 1 − the collective attack success."""
-        return outcome.defender_payoff
+        """The defender's payoff from one outcome, by this game's payoff rule."""
+        return self.payoff_rule.defender(outcome)
 
     def table(self) -> PayoffTable:
         """The payoff table of the game from what is available (cached, or trained when ``train``)."""
@@ -385,9 +436,9 @@ class SymmetricSource:
     ``strategies``: labels of pure attacker strategies of the spec (the
     game's K strategies); the spec's N is the game's number of attackers. A
     profile ``(counts, defender label)`` is one count-profile job per seed;
-    the payoff of attacker strategy k is the mean attack success of the
-    attackers playing it, averaged over seeds, and the defender's is 1 minus
-    the mean over all attackers. With ``train=False`` only cached profiles
+    each role's payoff is the payoff rule's (:attr:`PayoffOracle.payoff_rule`: attacker
+    strategy k gets the mean rate of the attackers playing it, the defender its payoff
+    from all attackers), averaged over seeds. With ``train=False`` only cached profiles
     are served (``MissingPayoff`` otherwise), so a DPR-reduced game can list
     exactly the full-game profiles it needs (``dpr_required_profiles``) and
     have only those trained. ``seeds``: the seeds a profile's payoffs are
@@ -423,16 +474,27 @@ class SymmetricSource:
         except (TypeError, ValueError, KeyError) as exc:
             raise MissingPayoff(profile, f"not a profile of this game ({exc})") from None
         per_role: dict[str, list[float]] = {}
+        rule = self.oracle.payoff_rule
         for job in jobs:
             outcome = self.oracle.run(job) if self.train else self.oracle.cached(job)
             if outcome is None:
                 raise MissingPayoff(profile, f"no cached result for {job.describe()}")
-            asr = np.asarray(outcome.asr)
             start = 0
             for label, count in zip(self.labels, counts):
                 if count > 0:
-                    per_role.setdefault(label, []).append(float(np.nanmean(asr[start:start + count])))
+                    per_role.setdefault(label, []).append(rule.attacker(outcome, slice(start, start + count)))
                 start += count
-            per_role.setdefault("defender", []).append(1.0 - float(np.nanmean(asr)))
-        return Payoffs(roles={r: float(np.mean(v)) for r, v in per_role.items()},
-                       samples={r: tuple(v) for r, v in per_role.items()}, seeds=self.seeds)
+            per_role.setdefault("defender", []).append(rule.defender(outcome))
+        return measured_payoffs(profile, per_role, self.seeds)
+
+
+def measured_payoffs(profile: Hashable, samples: dict[str, list[float]], seeds: Sequence[int]) -> Payoffs:
+    """Per-seed payoffs of each role as :class:`Payoffs` (each role's mean over seeds); ``MissingPayoff``
+    when one is NaN (no attacker it averages over was measured: the NaN policy of
+    :mod:`oracle.store.payoff_rules`)."""
+    unmeasured = sorted(role for role, values in samples.items() if any(math.isnan(v) for v in values))
+    if unmeasured:
+        raise MissingPayoff(profile, f"not measured for {', '.join(unmeasured)}: no attacker it averages over "
+                                     "had run-time inputs")
+    return Payoffs(roles={r: float(np.mean(v)) for r, v in samples.items()},
+                   samples={r: tuple(v) for r, v in samples.items()}, seeds=tuple(seeds))

@@ -8,7 +8,7 @@ A spec is a TOML file (or the same objects built in Python)::
     seeds = [3407]             # one victim per seed and cell
 
     [environment]
-    dataset = "mnist"          # cifar10, mnist, fashion-mnist, digits, svhn, stl10
+    dataset = "mnist"          # cifar10, mnist, fashion-mnist, digits, or a plug-in "package.module:NAME"
     n_images = 6000            # a class-stratified subset of the whole dataset (optional)
     v_d = 0.5                  # the defender's share
     n_max = 5                  # attacker shares are sized on N_max (default: N)
@@ -49,7 +49,7 @@ overrides, every target label within the dataset's classes, and N (or
 ``n_max``) within what the allocation can give each attacker: one train-time
 and one run-time image at least, i.e. ``N_max ≤ floor((1 − v_d) · n / 2)`` for
 the ``n`` images allocated (:func:`oracle.data.allocation.max_attackers`);
-dataset sizes and classes come from :data:`oracle.data.datasets.DATASET_FACTS`
+dataset sizes and classes come from :data:`oracle.data.catalog.DATASETS`
 without loading any data. A file is UTF-8, or UTF-8/16/32 with a byte-order
 mark; any other encoding is an error naming the file. Every error is one
 line: the file, the table or key, the value, what is allowed.
@@ -64,20 +64,19 @@ from typing import Any, ClassVar, Mapping, Sequence
 
 from gametheory.parsing import decode, show
 from oracle.data.allocation import check_allocation, max_attackers, split_size
-from oracle.data.datasets import DATASET_FACTS, KNOWN_DATASETS
+from oracle.data.catalog import DATASETS, trainable_datasets
 from oracle.federated.config import FederatedEnvironment
 from oracle.federated.tasks import EDGE_CASE_TRAIN_IMAGES, TASK_DATASETS
-from oracle.victims.presets import get_preset
+from oracle.victims.presets import PRESETS, get_preset
+from strategies.registry import is_reference
+from strategies.validate import DEFAULT_SEED
 from strategies import (AggregatorStrategy, AttackerStrategy, DefenderStrategy, MixedAttackerStrategy,
                         attacker_strategy_from_dict)
 from strategies.federated import FederatedAttackStrategy
 from strategies.keys import content_key
 from strategies.validate import SEED_MAX, check_int, check_real, check_str
 
-__all__ = ["Environment", "GameSpec", "SpecError", "load_spec", "KNOWN_DATASETS", "PRESET_NAMES"]
-
-PRESET_NAMES = ("paper", "fast", "tiny")
-DEFAULT_SEED = 3407
+__all__ = ["Environment", "GameSpec", "SpecError", "load_spec"]
 
 AttackerStrategyLike = AttackerStrategy | MixedAttackerStrategy
 
@@ -95,7 +94,7 @@ def _check(cond: bool, message: str) -> None:
 class Environment:
     """Everything besides the strategies that changes a measured outcome.
 
-    ``dataset``: one of :data:`KNOWN_DATASETS`. ``n_images``: use a
+    ``dataset``: a trainable dataset of :data:`oracle.data.catalog.DATASETS`. ``n_images``: use a
     class-stratified subset of this many images of the whole dataset (train +
     test, as the paper pools them; seeded with 3407), or all when None.
     ``v_d``: the defender's share. ``n_max``: attacker shares are sized on
@@ -118,13 +117,20 @@ class Environment:
     resize: int | None = None
 
     def __post_init__(self) -> None:
-        _check(self.dataset in KNOWN_DATASETS, f"dataset={self.dataset!r} is unknown: allowed {', '.join(KNOWN_DATASETS)}")
+        if is_reference(self.dataset):
+            DATASETS[self.dataset]  # a plug-in: loaded, or a one-line ValueError saying why not
+        _check(isinstance(self.dataset, str) and self.dataset in DATASETS,
+               f"dataset={self.dataset!r} is unknown: allowed {', '.join(trainable_datasets())} "
+               "(or a plug-in 'package.module:NAME')")
+        _check(DATASETS[self.dataset].normalization is not None,
+               f"dataset={self.dataset!r} can be read but not trained on (no normalisation statistics): "
+               f"allowed {', '.join(trainable_datasets())}")
         for name in ("n_images", "n_max", "resize"):  # integers (not booleans, not 5.0), or left out
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, check_int(name, getattr(self, name), {"n_images": 10, "n_max": 1, "resize": 8}[name]))
         object.__setattr__(self, "v_d", check_real("v_d", self.v_d, 0, 1, high_open=True))
         object.__setattr__(self, "test_fraction", check_real("test_fraction", self.test_fraction, 0, 1, high_open=True))
-        _check(self.preset in PRESET_NAMES, f"preset={self.preset!r} is unknown: allowed {', '.join(PRESET_NAMES)}")
+        _check(self.preset in PRESETS, f"preset={self.preset!r} is unknown: allowed {', '.join(PRESETS)}")
         overrides = self.preset_overrides
         if isinstance(overrides, Mapping):
             overrides = tuple(overrides.items())
@@ -205,13 +211,13 @@ def _check_feasible(spec: GameSpec) -> None:
     file is read), not when training starts: every target label within the
     classes of the data, and N within what the allocation (or the federated
     round) can give the attackers. Dataset sizes and classes come from
-    :data:`oracle.data.datasets.DATASET_FACTS`, without loading any data."""
+    :data:`oracle.data.catalog.DATASETS`, without loading any data."""
     if spec.environment.kind == "federated":
         _check_federated(spec)
         return
     env = spec.environment
-    facts = DATASET_FACTS.get(env.dataset)
-    if facts is None:  # a dataset registered without facts: checked when it is loaded
+    facts = DATASETS[env.dataset]
+    if facts.num_classes is None or facts.n_images is None:  # a plug-in registered without them: checked when loaded
         return
     _check(env.n_images is None or env.n_images <= facts.n_images,
            f"environment.n_images={env.n_images} exceeds the {facts.n_images} images of {env.dataset}")
@@ -239,7 +245,7 @@ def _check_federated(spec: GameSpec) -> None:
     pools within the clients (the simulator's rules)."""
     config = spec.environment.config()
     dataset = TASK_DATASETS[config.task]
-    classes = DATASET_FACTS[dataset].num_classes
+    classes = DATASETS[dataset].num_classes
     for label, s in spec.attackers.items():
         target, targets = getattr(s, "target", None), getattr(s, "targets", None)
         named = ([("target", target)] if target is not None else []) + [
@@ -286,6 +292,9 @@ def read_spec_file(path: str | Path) -> dict[str, Any]:
     except OSError as exc:
         raise SpecError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     text = decode(raw, str(path), SpecError)  # UTF-8, or UTF-8/16/32 with a byte-order mark; else named
+    if path.suffix.lower() in (".csv", ".json") or text.lstrip("\ufeff \t\r\n").startswith("attacker,defender"):
+        raise SpecError(f"{path}: this is a payoff table, not a game spec (.toml); solve it with "
+                        f"'backfire solve {path}'")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -16,9 +16,8 @@ of architectures, defenses and aggregators), :mod:`strategies.triggers`
 distances), :mod:`strategies.keys` (canonical JSON and content keys).
 """
 
-from .validate import round_half_up
+from .validate import DEFAULT_SEED, round_half_up
 from .actions import (
-    DEFAULT_SEED,
     PAPER_LABELS,
     SHIFTS,
     AttackerAction,

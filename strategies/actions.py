@@ -50,6 +50,7 @@ import numpy as np
 import tomli_w
 
 from .validate import (
+    DEFAULT_SEED,
     SEED_MAX,
     check_bool,
     check_int,
@@ -78,9 +79,6 @@ __all__ = [
     "label_policy_from_dict",
 ]
 
-#: The project's global seed (the paper uses 3407 for everything except the
-#: per-attacker trigger draws, which are seeded by the attacker's index).
-DEFAULT_SEED = 3407
 
 #: The five target classes of the paper's E4 (airplane, bird, deer, frog, ship).
 PAPER_LABELS = (0, 2, 4, 6, 8)

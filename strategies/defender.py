@@ -28,6 +28,7 @@ from typing import Any, Callable, ClassVar, Iterable, Mapping
 import tomli_w
 
 from .validate import (
+    DEFAULT_SEED,
     SEED_MAX,
     check_bool,
     check_int,
@@ -39,6 +40,7 @@ from .validate import (
     round_half_up,
 )
 from .keys import content_key, plain
+from .registry import Registry
 from .triggers import trigger_key
 
 __all__ = [
@@ -133,6 +135,9 @@ class ComponentSpec:
     params: tuple[ParamSpec, ...] = ()
     rule: Callable[[Mapping[str, Any]], None] | None = None
     augmentative: bool = False
+    #: A plug-in's implementation (a defense class, an aggregation function); None for backfire's own,
+    #: which the oracle implements (oracle.defenses, oracle.federated.aggregators).
+    implementation: Any = None
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -144,10 +149,15 @@ class ComponentSpec:
 
 @dataclass(frozen=True)
 class ArchitectureSpec:
-    """A victim architecture name (built by ``oracle.victims.models``)."""
+    """A victim architecture name. backfire's own are built by ``oracle.victims.models``; a plug-in's
+    ``implementation(in_channels, num_classes, image_size)`` returns a torch module with
+    ``features(x)`` (penultimate representations), ``feature_dim`` and a forward pass to logits;
+    ``min_image_size`` is the smallest side it accepts."""
 
     name: str
     description: str
+    implementation: Any = None
+    min_image_size: int = 1
 
 
 def _real(name, default, low=None, high=None, low_open=False, high_open=False, doc=""):
@@ -167,9 +177,9 @@ def _choice(name, default, choices, doc=""):
 # --------------------------------------------------------------------------- #
 
 #: Victim architectures (paper E2; Attack of the Tails for vgg9 and lenet).
-ARCHITECTURES: dict[str, ArchitectureSpec] = {
-    a.name: a
-    for a in (
+ARCHITECTURES: Registry[ArchitectureSpec] = Registry(
+    "architecture", ArchitectureSpec,
+    (
         ArchitectureSpec("smallcnn", "SmallCNN, channels 16/32/32 (Fort et al., 2020), E6"),
         ArchitectureSpec("resnet9", "ResNet-9 (DAWNBench, myrtle.ai)"),
         ArchitectureSpec("resnet18", "ResNet-18 (He et al., 2015), the paper's default"),
@@ -182,8 +192,8 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
         ArchitectureSpec("vgg11-bn", "VGG-11 with batch norm (Simonyan & Zisserman, 2015)"),
         ArchitectureSpec("vgg9", "VGG-9 without batch norm (Attack of the Tails, CIFAR-10 task)"),
         ArchitectureSpec("lenet", "LeNet (Attack of the Tails, digit task)"),
-    )
-}
+    ),
+)
 
 _SPECTRAL_REMOVALS = ("per-attacker", "fixed", "fraction")
 
@@ -203,9 +213,9 @@ def _spectral_rule(params: Mapping[str, Any]) -> None:
 
 
 #: Defenses (paper E5). Names only; ``oracle`` implements them.
-DEFENSES: dict[str, ComponentSpec] = {
-    d.name: d
-    for d in (
+DEFENSES: Registry[ComponentSpec] = Registry(
+    "defense", ComponentSpec,
+    (
         ComponentSpec("none", "no defense: train on the pooled data as is"),
         ComponentSpec(
             "cutmix",
@@ -231,7 +241,7 @@ DEFENSES: dict[str, ComponentSpec] = {
                         doc="generator of its triggers"),
                 _real("augment_fraction", 0.5, 0.0, 1.0, low_open=True,
                       doc="share of the defender's data used for augmentation"),
-                _int("seed", 3407, 0, SEED_MAX, doc="seed of the defender's own triggers"),
+                _int("seed", DEFAULT_SEED, 0, SEED_MAX, doc="seed of the defender's own triggers"),
             ),
             augmentative=True,
         ),
@@ -265,14 +275,14 @@ DEFENSES: dict[str, ComponentSpec] = {
                       "largest count of any other class (Chen et al.'s T)"),
             ),
         ),
-    )
-}
+    ),
+)
 
 #: Federated aggregators (Attack of the Tails). Names and parameters only,
 #: for the federated simulation.
-AGGREGATORS: dict[str, ComponentSpec] = {
-    a.name: a
-    for a in (
+AGGREGATORS: Registry[ComponentSpec] = Registry(
+    "aggregator", ComponentSpec,
+    (
         ComponentSpec("fedavg", "federated averaging, weighted by data count"),
         ComponentSpec(
             "norm-clipping",
@@ -316,8 +326,8 @@ AGGREGATORS: dict[str, ComponentSpec] = {
             (_real("beta", 0.1, 0.0, 0.5, high_open=True,
                    doc="share trimmed at each end"),),
         ),
-    )
-}
+    ),
+)
 
 
 def validate_params(

@@ -67,6 +67,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from .registry import Registry
 from .validate import SEED_MAX, check_int, round_half_up
 
 __all__ = [
@@ -545,7 +546,9 @@ class TriggerSpec:
     """A trigger name an attacker action may use.
 
     ``generator(seeds, eps, image_shape) -> Triggers`` builds the pixel
-    trigger; ``pixel`` is False where the attack has no pixel trigger.
+    trigger (one row per attacker: ``seeds[k]`` and ``eps[k]`` are attacker
+    k's; :meth:`Triggers` holds masks and patterns); ``pixel`` is False where
+    the attack has no pixel trigger (the data-poisoning oracle needs one).
     ``version`` counts changes of the construction behind the name; it
     enters content keys through :func:`trigger_key`.
     """
@@ -557,10 +560,11 @@ class TriggerSpec:
     version: int = 1
 
 
-#: Trigger names, in the order error messages list them.
-TRIGGERS: dict[str, TriggerSpec] = {
-    spec.name: spec
-    for spec in (
+#: The trigger registry (:mod:`strategies.registry`; a plug-in is a :class:`TriggerSpec`), in the
+#: order error messages list the names.
+TRIGGERS: Registry[TriggerSpec] = Registry(
+    "trigger", TriggerSpec,
+    (
         TriggerSpec(
             "random-badnet",
             "Random-BadNet (paper App. 6.1.8): each attacker's own random shape "
@@ -600,8 +604,8 @@ TRIGGERS: dict[str, TriggerSpec] = {
             empty_triggers,
             pixel=False,
         ),
-    )
-}
+    ),
+)
 
 
 def trigger_key(name: str) -> str:

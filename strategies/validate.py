@@ -1,4 +1,5 @@
-"""Field validation shared by the strategy objects (private).
+"""Field validation (public: the one place backfire's checks and their wording live), the default
+seed and the rounding rule.
 
 Every check raises :class:`ValueError` with a message that names the field,
 the value and the allowed range or names, e.g.::
@@ -17,7 +18,10 @@ import math
 import numbers
 from typing import Any, Iterable, Mapping
 
+from .registry import Registry, is_reference
+
 __all__ = [
+    "DEFAULT_SEED",
     "SEED_MAX",
     "check_real",
     "check_int",
@@ -31,6 +35,10 @@ __all__ = [
 
 #: Largest seed accepted by ``numpy.random.RandomState`` (seeds are 32-bit).
 SEED_MAX = 2**32 - 1
+
+#: The project's seed (the paper uses 3407 for everything except the per-attacker trigger draws,
+#: seeded by the attacker's index): the one default seed of backfire.
+DEFAULT_SEED = 3407
 
 
 def _fmt(x: float | int | None, inf: str) -> str:
@@ -124,13 +132,17 @@ def check_str(field: str, value: Any) -> str:
 
 
 def check_name(what: str, value: Any, known: Iterable[str], plural: str | None = None) -> str:
-    """Return ``value`` if it is one of ``known``, else raise listing them.
+    """Return ``value`` if it is one of ``known``, else raise listing them. With a
+    :class:`~strategies.registry.Registry`, a plug-in reference ``package.module:Name`` is loaded.
 
     >>> check_name("defense", "foo", ["none", "cutmix"])
     Traceback (most recent call last):
     ...
     ValueError: unknown defense 'foo': known defenses are none, cutmix
     """
+    if isinstance(known, Registry) and is_reference(value):
+        known[value]  # a plug-in: loaded and registered, or a one-line ValueError saying why not
+        return value
     known = list(known)
     if isinstance(value, str) and value in known:
         return value
@@ -167,5 +179,7 @@ def round_half_up(x: float) -> int:
     A tolerance of 1e-9 absorbs binary floating point, so that ``0.35 * 10``
     (which is 3.4999999999999996) rounds like the exact 3.5, to 4. Python's
     ``round`` is not used because it rounds halves to even (``round(2.5) == 2``).
+    This is backfire's rounding rule for counts (attackers per label, poisoned
+    images, removed inputs, patch sides).
     """
     return int(math.floor(x + 0.5 + 1e-9))

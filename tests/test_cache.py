@@ -582,8 +582,56 @@ def test_older_schema_is_refused(tmp_path):
     path = tmp_path / "r.sqlite"
     ResultCache(path).close()
     _set_meta(path, schema_version="0", min_reader_version="0")
-    with pytest.raises(CacheError, match=r"old cache schema version 0.*schema version 1"):
+    with pytest.raises(CacheError, match=rf"old cache schema version 0.*schema version {C.SCHEMA_VERSION}"):
         ResultCache(path)
+
+
+def test_data_versions_latest_first_and_others_named(tmp_path):
+    with ResultCache(tmp_path / "d.sqlite") as cache:
+        assert cache.data_versions("env") == []
+        assert cache.record_data("env", "aaa", description="MNIST", source="/data/mnist") == []
+        time.sleep(0.01)
+        others = cache.record_data("env", "bbb", description="MNIST (re-downloaded)")
+        assert [v.fingerprint for v in others] == ["aaa"]
+        assert [v.fingerprint for v in cache.data_versions("env")] == ["bbb", "aaa"]
+        assert cache.data_versions("other env") == []
+        time.sleep(0.01)
+        cache.record_data("env", "aaa", description="MNIST", source="/data/mnist")  # measured again: latest again
+        latest = cache.data_versions("env")[0]
+        assert (latest.fingerprint, latest.description, latest.source) == ("aaa", "MNIST", "/data/mnist")
+
+
+def _schema_1_file(path: Path, environment: dict) -> None:
+    """A cache as schema 1 wrote it: no data_versions table, the fingerprint only inside the stored profiles."""
+    with ResultCache(path) as cache:
+        profile = {"oracle_version": "1", "environment": environment, "attacker": {"eps": 0.5}}
+        cache.put("k1", make_outcome(3407), cell_key="c1", seed=3407, profile=profile)
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE data_versions")
+    conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+
+
+def test_schema_1_file_is_converted_in_place_and_read_only_opens_derive(tmp_path):
+    from oracle.store.keys import data_key
+
+    path = tmp_path / "v1.sqlite"
+    environment = {"dataset": "mnist", "n_images": 300, "dataset_fingerprint": "f" * 64}
+    _schema_1_file(path, environment)
+    expected = data_key({"dataset": "mnist", "n_images": 300})
+    with ResultCache(path, readonly=True) as ro:  # cannot convert: derives the same rows
+        assert [v.fingerprint for v in ro.data_versions(expected)] == ["f" * 64]
+        assert ro.get("k1") is not None
+    with ResultCache(path) as cache:
+        [version] = cache.data_versions(expected)
+        assert version.fingerprint == "f" * 64 and version.source is None
+        assert cache.get("k1") is not None and cache.keys() == ["k1"]
+    conn = sqlite3.connect(path)
+    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    assert meta["schema_version"] == str(C.SCHEMA_VERSION) and meta["min_reader_version"] == "1"
+    assert conn.execute("SELECT COUNT(*) FROM data_versions").fetchone()[0] == 1
+    conn.close()
 
 
 def test_unwritable_location(tmp_path):

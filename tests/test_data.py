@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from oracle.data import datasets as D
+from oracle.data.catalog import DATASETS
 from oracle.data import locations as where
 from oracle.data import readers
 from oracle.data.dataset import Dataset
@@ -48,7 +48,7 @@ def no_shared(monkeypatch):
 def test_unknown_name_lists_known_names():
     with pytest.raises(ValueError) as err:
         load_dataset("imagenet")
-    for name in D.KNOWN_DATASETS:
+    for name in DATASETS:
         assert name in str(err.value)
     assert "'imagenet'" in str(err.value)
 
@@ -85,7 +85,7 @@ def test_mnist_from_shared():
     with np.load(SHARED / "mnist_full_lossless.npz", allow_pickle=False) as z:
         assert np.array_equal(ds.x_test[..., 0], z["x_test"]) and np.array_equal(ds.y_train, z["y_train"])
     assert ds.source.endswith("mnist_full_lossless.npz")
-    assert D.DATASET_FACTS["mnist"] == D.DatasetFacts(ds.num_classes, ds.n_train + ds.n_test)
+    assert (DATASETS["mnist"].num_classes, DATASETS["mnist"].n_images) == (ds.num_classes, ds.n_train + ds.n_test)
 
 
 @needs_shared
@@ -95,14 +95,14 @@ def test_fashion_mnist_from_shared():
     assert (ds.n_train, ds.n_test, ds.shape) == (60000, 10000, (28, 28, 1))
     assert np.bincount(ds.y_train).tolist() == [6000] * 10 and np.bincount(ds.y_test).tolist() == [1000] * 10
     assert ds.class_names[0] == "T-shirt/top" and ds.class_names[9] == "Ankle boot"
-    assert D.DATASET_FACTS["fashion-mnist"] == D.DatasetFacts(ds.num_classes, ds.n_train + ds.n_test)
+    assert (DATASETS["fashion-mnist"].num_classes, DATASETS["fashion-mnist"].n_images) == (ds.num_classes, ds.n_train + ds.n_test)
     assert 0 < ds.x_train.mean() < 255
 
 
 def test_digits():
     ds = load_dataset("digits")
     assert (ds.n_train, ds.n_test, ds.shape) == (1438, 359, (8, 8, 1))
-    assert D.DATASET_FACTS["digits"] == D.DatasetFacts(ds.num_classes, ds.n_train + ds.n_test)
+    assert (DATASETS["digits"].num_classes, DATASETS["digits"].n_images) == (ds.num_classes, ds.n_train + ds.n_test)
     from sklearn.datasets import load_digits
 
     raw = load_digits()
@@ -144,7 +144,7 @@ def test_cifar10_real_tarball_limited(tmp_path):
 def test_cifar10_full_decode_original_order(tmp_path):
     ds = load_dataset("cifar10", cache_dir=tmp_path)
     assert (ds.n_train, ds.n_test, ds.shape) == (50000, 10000, (32, 32, 3))
-    assert D.DATASET_FACTS["cifar10"] == D.DatasetFacts(ds.num_classes, ds.n_train + ds.n_test)
+    assert (DATASETS["cifar10"].num_classes, DATASETS["cifar10"].n_images) == (ds.num_classes, ds.n_train + ds.n_test)
     with np.load(SHARED / readers.CIFAR10_ORIGINAL_ORDER, allow_pickle=False) as z:
         assert np.array_equal(ds.y_train, z["y_train"]) and np.array_equal(ds.y_test, z["y_test"])
     assert load_dataset("cifar10", cache_dir=tmp_path).fingerprint() == ds.fingerprint()

@@ -7,7 +7,7 @@ import torch
 
 from oracle.data.allocation import DEFENDER
 from oracle.store.cache import ResultCache
-from oracle.defenses.augmentative import adversarial_training_copies, cutmix_transform, training_set
+from oracle.defenses.augmentative import AdversarialTraining, NoDefense, adversarial_training_copies, cutmix_transform
 from oracle.payoff_oracle import PayoffOracle
 from oracle.data.poison import build_joint_dataset
 from oracle.specs import Environment, GameSpec
@@ -39,9 +39,9 @@ def test_adversarial_training_copies_follow_the_spec():
         match = [r for r in defender_rows if np.array_equal(x[r][~z], img[~z]) and y[r] == label]
         assert match, f"copy {i} is not a triggered defender input with its clean label"
         np.testing.assert_array_equal(img[z, 0], np.rint(triggers.patterns[k][z, 0]).astype(np.uint8))
-    xt, yt = training_set("adversarial-training", params, x, y, owner)
+    xt, yt = AdversarialTraining(params).training_set(x, y, owner)
     assert len(xt) == len(x) + 24 and np.array_equal(xt[: len(x)], x)
-    assert training_set("none", {}, x, y, owner)[0] is x
+    assert NoDefense().training_set(x, y, owner)[0] is x
 
 
 def test_cutmix_mixes_the_given_share_of_each_batch():

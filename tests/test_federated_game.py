@@ -136,6 +136,7 @@ def test_fill_and_solve_a_tiny_federated_game(tmp_path, capsys):
         assert o.targets == (1, 1)  # ARDIS sevens -> "1"
         assert o.environment["client_training"] == "sequential"  # the default off CUDA
         assert len(o.extra["rounds"]["main_acc"]) == 3  # rounds 0, 1, 2
+        assert "rounds_per_second" in o.extra and set(o.timings) == {"warm_start", "train"}  # a rate is no duration
         assert oracle.defender_payoff(o) == pytest.approx(o.defender_val_acc - np.mean(o.asr))
     # Krum with f = 0 keeps one update per round
     assert set(outcomes["krum"].extra["rounds"]["n_kept"][1:]) == {1}

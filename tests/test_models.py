@@ -12,7 +12,6 @@ import torch
 from oracle.victims.models import (
     MIN_IMAGE_SIZE,
     MODEL_NAMES,
-    NORMALIZATION,
     ZooModel,
     build_model,
     count_parameters,
@@ -316,7 +315,9 @@ def test_to_input_rejects_bad_input() -> None:
 
 
 def test_normalization_constants() -> None:
-    assert set(NORMALIZATION) == {"cifar10", "mnist", "fashion-mnist", "digits"}
+    from oracle.data.catalog import trainable_datasets
+
+    assert set(trainable_datasets()) == {"cifar10", "mnist", "fashion-mnist", "digits"}
     assert len(normalization("cifar10")[0]) == 3
     for name in ("mnist", "fashion-mnist", "digits"):
         mean, std = normalization(name)

@@ -314,7 +314,7 @@ def test_outputs_are_read_only(digits):
 @pytest.mark.parametrize("trigger", ["edge-case"])
 def test_unimplemented_triggers_raise(digits, trigger):
     actions = AttackerStrategy(name="x", trigger=trigger).expand(3, 10)
-    with pytest.raises(NotImplementedError, match=rf"^trigger '{trigger}' is not implemented yet") as info:
+    with pytest.raises(NotImplementedError, match=rf"^trigger '{trigger}' has no pixel trigger") as info:
         build_joint_dataset(digits, actions, n_max=10, v_d=0.1)
     assert "\n" not in str(info.value)
     # also when only one attacker of a mixed profile uses it

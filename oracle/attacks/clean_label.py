@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from strategies.validate import DEFAULT_SEED
 from oracle.victims.presets import TrainPreset
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -51,7 +52,7 @@ class CleanLabelConfig:
     eps: float = 16.0
     step: float = 4.0
     steps: int = 10
-    seed: int = 3407
+    seed: int = DEFAULT_SEED
 
     def __post_init__(self) -> None:
         for name in ("eps", "step"):
@@ -120,7 +121,7 @@ def pgd_perturbation(model: "torch.nn.Module", x: np.ndarray, y: np.ndarray, *, 
 
 def surrogate_perturbation(architecture: str, *, dataset: str, num_classes: int, preset: TrainPreset,
                            config: CleanLabelConfig = DEFAULT_CONFIG, device: "str | torch.device | None" = None,
-                           train_seed: int = 3407) -> Callable[[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+                           train_seed: int = DEFAULT_SEED) -> Callable[[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
                                                                np.ndarray]:
     """The ``perturb`` callable :func:`oracle.data.poison.build_joint_dataset` needs for clean-label attackers.
 

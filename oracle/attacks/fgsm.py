@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from oracle.victims.presets import TRAINER_VERSION, TrainPreset
+from strategies.validate import DEFAULT_SEED
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -107,7 +108,7 @@ class SurrogateCache:
     dataset: str
     num_classes: int
     preset: TrainPreset
-    seed: int = 3407
+    seed: int = DEFAULT_SEED
     device: Any = None
     _memo: dict = field(default_factory=dict, repr=False)
 

@@ -17,6 +17,7 @@ import argparse
 import sys
 from typing import Sequence
 
+from strategies.validate import DEFAULT_SEED
 from . import fill, solve, status, symmetric
 from . import plot as plot_command
 from . import table as table_command
@@ -46,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="multiply payoffs for display: 100 shows rates as percent, as the paper does; auto = 100 when all payoffs lie in [-1, 1]")
     solve.add_argument("--bootstrap", type=int, default=0, metavar="B",
                        help="with per-seed samples: resample each cell B times and report how stable each equilibrium is")
-    solve.add_argument("--seed", type=int, default=3407, help="seed of the bootstrap (default 3407)")
+    solve.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"seed of the bootstrap (default {DEFAULT_SEED})")
     _oracle_options(solve, training=False)
     symmetric.add_options(solve)
 

@@ -7,6 +7,7 @@ import argparse
 import math
 import shlex
 import statistics
+import time
 
 EXIT_BAD_INPUT = 2
 
@@ -51,8 +52,35 @@ def oracle_from_args(args: argparse.Namespace, train: bool):
                        train=train, progress=progress)
 
 
+def data_measured(oracle) -> dict:
+    """Which data a spec's cached cells were measured on, from the cache alone (JSON-ready):
+    the latest fill's data (description, fingerprint, source, when) and the other versions recorded."""
+    versions = oracle.data_versions()
+    if not versions:
+        return {"fingerprint": None, "description": None, "other_fingerprints": []}
+    latest = versions[0]
+    return {"fingerprint": latest.fingerprint, "description": latest.description, "source": latest.source,
+            "recorded_at": time.strftime("%Y-%m-%d %H:%M", time.localtime(latest.recorded_at)),
+            "other_fingerprints": [v.fingerprint for v in versions[1:]]}
+
+
+def describe_data(data: dict) -> str:
+    """One line for :func:`data_measured`."""
+    if data["fingerprint"] is None:
+        return "data: none recorded in this cache for this environment (no cell of it has been filled)"
+    where = f" from {data['source']}" if data.get("source") else ""
+    line = (f"data: {data['description']}{where}, content fingerprint {data['fingerprint'][:12]}… "
+            f"(recorded by a fill, {data['recorded_at']})")
+    others = data["other_fingerprints"]
+    if others:
+        line += (f"; {len(others)} other version(s) of this environment's data also have cells here, not used: "
+                 + ", ".join(f"{fp[:12]}…" for fp in others))
+    return line
+
+
 def table_from_cache(args: argparse.Namespace, on_missing=None):
-    """The spec's payoff table from the cache; missing cells: ``on_missing(table)`` if given, then a UsageError."""
+    """The payoff table of a spec's cached cells, and which data they were measured on
+    (:func:`data_measured`); missing cells: ``on_missing(table)`` if given, then a one-line error naming them."""
     oracle = oracle_from_args(args, train=False)
     table = oracle.table()
     missing = table.missing()
@@ -65,7 +93,7 @@ def table_from_cache(args: argparse.Namespace, on_missing=None):
             f"backfire: {args.file}: {len(missing)} of {table.shape[0] * table.shape[1]} cells have no cached result "
             f"({len(jobs)} job(s) to train): {cells}; run '{command(args, 'fill')}' first"
         )
-    return table
+    return table, data_measured(oracle)
 
 
 def command(args: argparse.Namespace, verb: str) -> str:

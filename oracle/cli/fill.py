@@ -21,11 +21,12 @@ LEGEND_FEDERATED = ("per job: ASR = the attackers' backdoor accuracy at the last
 
 
 def run(args: argparse.Namespace) -> int:
-    from oracle.fill import fill
+    from oracle.fill import check_device, fill
 
     if args.max_cells is not None and args.max_cells < 0:
         raise UsageError(f"backfire: --max-cells={args.max_cells} is out of range: allowed ≥ 0")
     args.quiet = args.quiet or args.json
+    check_device(args.device, args.executor)  # before any data is read, and even when every cell is cached
     oracle = oracle_from_args(args, train=True)
     spec = oracle.spec
     if symmetric.is_symmetric(spec):
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         done["n"] += 1
         if quiet or how == "cached":
             return
-        secs = sum(outcome.timings.values())
+        secs = outcome.seconds or 0.0
         line = (f"[{done['n']}/{total}] {job.describe()}: ASR {outcome.attacker_payoff * 100:.1f} ± "
                 f"{outcome.attacker_payoff_std * 100:.1f}, clean acc {np.nanmean(outcome.clean_acc) * 100:.1f}, "
                 f"val acc {outcome.defender_val_acc * 100:.1f} ({how}, {secs:.1f} s)")

@@ -9,9 +9,10 @@ import math
 from pathlib import Path
 
 from gametheory.plots import display_scale
+from strategies.validate import DEFAULT_SEED
 
 from . import symmetric
-from .common import UsageError, command, table_from_cache
+from .common import UsageError, command, describe_data, table_from_cache
 from .solve_json import as_json, print_partial
 
 #: Fewer seeds per cell than this and a bootstrap or interval is flagged as thin.
@@ -31,8 +32,9 @@ def run(args: argparse.Namespace) -> int:
         return symmetric.solve(args)
     # --json with missing cells: the report (missing cells, the known part) first, then the error (solve_json)
     on_missing = (lambda t: print_partial(path, args.method, args.scale, t)) if args.json else None
+    data = None  # which data a spec's cells were measured on
     if path.suffix.lower() == ".toml":
-        table = table_from_cache(args, on_missing=on_missing)
+        table, data = table_from_cache(args, on_missing=on_missing)
     else:
         table = PayoffTable.read(path)
         if on_missing and table.missing():
@@ -53,9 +55,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         out = as_json(path, args.method, game, eqs, scale, zs, boots)
         out["warnings"] = warnings
+        if data:
+            out["data"] = data
         print(json.dumps(out, indent=2))
     else:
-        print(_as_text(path, args.method, game, eqs, scale, zs, boots, warnings))
+        print(_as_text(path, args.method, game, eqs, scale, zs, boots, warnings, data))
     return 0
 
 
@@ -69,11 +73,13 @@ def _fmt(v: float, scale: float) -> str:
     return f"{v:.4g}" if abs(v) < 1e4 else f"{v:.4e}"
 
 
-def _as_text(path, method, game, eqs, scale, zs, boots, warnings=()) -> str:
+def _as_text(path, method, game, eqs, scale, zs, boots, warnings=(), data=None) -> str:
     table = game.table
     unit = " (payoffs ×100)" if scale == 100 else ""
     m, n = game.shape
     lines = [f"Payoff table {path}: {m} attacker × {n} defender strategies{unit}", ""]
+    if data:
+        lines[-1:] = [f"Measured on {describe_data(data)[len('data: '):]}", ""]
     lines.append(table.format(scale=scale, digits=4))
     lines.append("Each cell: (attacker payoff, defender payoff)"
                  + ("; ±: standard deviation of the attacker payoff over seeds, n: seeds." if table.has_samples() else "."))
@@ -134,6 +140,6 @@ def more_seeds(args: argparse.Namespace, path: Path) -> str:
     """How to get more seeds: for a spec, the fill (and solve) commands with MIN_SEEDS of them."""
     if path.suffix.lower() != ".toml":
         return "measure more seeds a cell"
-    seeds = list(dict.fromkeys([*(args.seeds or []), *range(3407, 3407 + MIN_SEEDS)]))[:max(MIN_SEEDS, len(args.seeds or []))]
+    seeds = list(dict.fromkeys([*(args.seeds or []), *range(DEFAULT_SEED, DEFAULT_SEED + MIN_SEEDS)]))[:max(MIN_SEEDS, len(args.seeds or []))]
     more = argparse.Namespace(**{**vars(args), "seeds": seeds})
     return f"measure more seeds: {command(more, 'fill')}, then solve with the same --seeds"

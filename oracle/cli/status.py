@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from . import symmetric
-from .common import command, duration, estimate_seconds, oracle_from_args
+from .common import command, data_measured, describe_data, duration, estimate_seconds, oracle_from_args
 
 
 def run(args: argparse.Namespace) -> int:
@@ -14,6 +14,7 @@ def run(args: argparse.Namespace) -> int:
     if symmetric.is_symmetric(spec):
         return symmetric.status(args, oracle)
     print(f"game {spec.name!r}: N = {spec.n_attackers}, seeds {list(spec.seeds)}; cache {oracle.cache.path}")
+    print(describe_data(data_measured(oracle)))
     rows = []
     header = ("attacker", "defender", "seeds cached", "jobs cached", "state")
     for a_label in spec.attackers:

@@ -68,6 +68,8 @@ from typing import Literal
 
 import numpy as np
 
+from strategies.validate import DEFAULT_SEED, round_half_up
+
 __all__ = [
     "DEFAULT_SEED",
     "DEFENDER",
@@ -87,7 +89,6 @@ __all__ = [
 ]
 
 #: The paper's seed for every procedure that is not per attacker (§6.2.2).
-DEFAULT_SEED = 3407
 #: Owner code of the defender's own (clean) images in the pooled sets.
 DEFENDER = -1
 #: Owner code of the clean train-time blocks of unused attacker slots.
@@ -115,10 +116,6 @@ TABLE5_SETTINGS: dict[str, dict[str, object]] = {
 def _exact(x: float) -> Fraction:
     """The decimal value a float was written as (0.1 -> 1/10), exactly."""
     return Fraction(repr(float(x)))
-
-
-def _round_half_up(x: Fraction) -> int:
-    return math.floor(x + Fraction(1, 2))
 
 
 def _check_int(field: str, value: object, lo: int, hi: int | None = None, hi_name: str = "") -> int:
@@ -181,7 +178,7 @@ def poisoned_count(p: float, size: int) -> int:
     """Number of poisoned images when a fraction ``p`` of ``size`` images is
     poisoned: ``round(p * size)``, halves rounded up."""
     p = _check_p(p)
-    return _round_half_up(_exact(p) * int(size))
+    return round_half_up(float(_exact(p) * int(size)))  # the one rounding rule (strategies.validate)
 
 
 def _two_significant(x: float) -> str:

@@ -1,7 +1,8 @@
 """Offline image datasets as NHWC uint8 arrays.
 
-``load_dataset(name)`` returns a frozen :class:`Dataset` for one of
-``KNOWN_DATASETS``:
+``load_dataset(name)`` returns a frozen :class:`Dataset` for a dataset of the registry
+:data:`oracle.data.catalog.DATASETS` (a plug-in's is loaded by its own ``implementation``);
+backfire's own:
 
 ==================  ==========================================================
 ``cifar10``         ``cifar10_jpg.tar.gz`` (the project's JPEG re-encoding,
@@ -48,41 +49,21 @@ read with ``allow_pickle=False``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from dataclasses import dataclass
 
 import numpy as np
 
-from oracle.data.allocation import DEFAULT_SEED, stratified_permutation
+from oracle.data.allocation import stratified_permutation
+from strategies.validate import DEFAULT_SEED
+from oracle.data.catalog import DATASETS
 from oracle.data.dataset import Dataset
 from oracle.data.readers import ReadOptions, digits, find_and_read
+from strategies.registry import is_reference
 
-__all__ = ["DATASET_FACTS", "KNOWN_DATASETS", "DatasetFacts", "load_dataset", "resize_images", "subset", "subset_of_whole"]
-
-
-@dataclass(frozen=True)
-class DatasetFacts:
-    """What a game spec checks against without loading a dataset: its number
-    of classes (target labels lie in ``0 … num_classes − 1``) and its number
-    of images, train + test (``n_images`` at most this; the allocation's
-    ``n_total`` when ``n_images`` is left out)."""
-
-    num_classes: int
-    n_images: int
-
-
-#: The registered datasets and their facts (tests/test_data.py checks them
-#: against the loaded data).
-DATASET_FACTS: dict[str, DatasetFacts] = {
-    "cifar10": DatasetFacts(10, 60_000),
-    "mnist": DatasetFacts(10, 70_000),
-    "fashion-mnist": DatasetFacts(10, 70_000),
-    "digits": DatasetFacts(10, 1_797),
-    "svhn": DatasetFacts(10, 99_289),  # 73,257 train + 26,032 test (extra not loaded)
-    "stl10": DatasetFacts(10, 13_000),  # 5,000 train + 8,000 test (unlabelled not loaded)
-}
-KNOWN_DATASETS = tuple(DATASET_FACTS)
+__all__ = ["load_dataset", "resize_images", "subset", "subset_of_whole"]
 
 
 def resize_images(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -101,11 +82,16 @@ def resize_images(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def normalise_name(name: str) -> str:
+    """The registry name of ``name`` (case and ``_``/``-`` forgiven for backfire's own; a plug-in
+    reference as is)."""
     if not isinstance(name, str):
-        raise ValueError(f"dataset = {name!r}; allowed: one of {', '.join(KNOWN_DATASETS)}")
+        raise ValueError(f"dataset = {name!r}; allowed: one of {', '.join(DATASETS)}")
+    if is_reference(name):
+        DATASETS[name]  # loads the plug-in, or a one-line ValueError
+        return name
     key = name.strip().lower().replace("_", "-")
-    if key not in KNOWN_DATASETS:
-        raise ValueError(f"dataset = {name!r} is unknown; allowed: {', '.join(KNOWN_DATASETS)}")
+    if key not in DATASETS:
+        raise ValueError(f"dataset = {name!r} is unknown; allowed: {', '.join(DATASETS)}")
     return key
 
 
@@ -118,7 +104,7 @@ def load_dataset(
     resize: int | tuple[int, int] | None = None,
     progress: bool | None = None,
 ) -> Dataset:
-    """Load a dataset by name (one of ``KNOWN_DATASETS``).
+    """Load a dataset by name (a name of :data:`oracle.data.catalog.DATASETS`).
 
     ``data_dir`` goes first in the search path (module docstring).
     ``download``: allow torchvision to download into ``<cache>/torchvision``
@@ -134,7 +120,13 @@ def load_dataset(
             raise ValueError(f"resize = {resize!r}; allowed: a positive int or (H, W) of positive ints")
     opts = ReadOptions(cache_dir=cache_dir, progress=sys.stderr.isatty() if progress is None else bool(progress))
 
-    if key == "digits":
+    plugin = DATASETS[key].implementation
+    if plugin is not None:
+        ds = plugin(data_dir)
+        if not isinstance(ds, Dataset):
+            raise ValueError(f"dataset plug-in {key!r} returned a {type(ds).__name__}, not an oracle.data.dataset.Dataset")
+        ds = dataclasses.replace(ds, name=key)  # the name training looks statistics up by
+    elif key == "digits":
         ds = digits(opts)
     else:
         ds = find_and_read(key, data_dir, cache_dir, download, opts)

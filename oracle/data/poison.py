@@ -94,7 +94,7 @@ from typing import Any
 
 import numpy as np
 
-from strategies import AttackerAction, Triggers, apply_triggers, make_triggers
+from strategies import TRIGGERS, AttackerAction, Triggers, apply_triggers, make_triggers
 
 from oracle.data.allocation import (
     DEFAULT_SEED,
@@ -111,7 +111,6 @@ from oracle.data.dataset import Dataset
 
 __all__ = [
     "DEFENDER",
-    "IMPLEMENTED_TRIGGERS",
     "TEST_SPLIT_STREAM",
     "UNUSED",
     "JointDataset",
@@ -124,7 +123,6 @@ log = logging.getLogger("backfire.poison")
 
 #: Trigger names this module can poison with (pixel triggers; dirty labels, or
 #: clean labels plus a caller-supplied perturbation for ``clean-label``).
-IMPLEMENTED_TRIGGERS = ("random-badnet", "orthogonal-badnet", "rotated-badnet", "patch-badnet", "clean-label")
 
 #: ``perturb(attacker_index, x, y, private_x, private_y) -> x'``: the
 #: clean-label attacker's perturbation of its poisoned images ``x`` (uint8
@@ -382,10 +380,11 @@ def _check_actions(actions: Sequence[AttackerAction], num_classes: int) -> tuple
             )
         a.check_classes(num_classes)
     for a in actions:
-        if a.trigger not in IMPLEMENTED_TRIGGERS:
+        if not TRIGGERS[a.trigger].pixel:
+            pixel = ", ".join(name for name, spec in TRIGGERS.items() if spec.pixel)
             raise NotImplementedError(
-                f"trigger {a.trigger!r} is not implemented yet in the oracle's poisoning "
-                f"(oracle/data/poison.py); implemented: {', '.join(IMPLEMENTED_TRIGGERS)}"
+                f"trigger {a.trigger!r} has no pixel trigger, so it cannot poison a joint dataset "
+                f"(oracle/data/poison.py); allowed: {pixel}, or a plug-in TriggerSpec"
             )
     return actions
 
@@ -571,19 +570,19 @@ def build_joint_dataset(
     row_of = np.full(labels.size, -1, dtype=np.int64)
     row_of[idx_poison] = np.arange(idx_poison.size)
 
-    def pooled(idx: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, ...]:
+    def pooled(idx: np.ndarray, owner: np.ndarray, x_poisoned: np.ndarray) -> tuple[np.ndarray, ...]:
         x = _gather(dataset, idx)
         row = row_of[idx]
         poisoned = row >= 0
-        x[poisoned] = x_poison[row[poisoned]]
+        x[poisoned] = x_poisoned[row[poisoned]]
         y_clean = labels[idx]
         y = y_clean.copy()
         y[poisoned] = targets[owner[poisoned]]
         return x, y, y_clean, poisoned
 
-    x_tr, y_tr, yc_tr, p_tr = pooled(idx_train, alloc.defender_train_owner)
-    x_va, y_va, yc_va, p_va = pooled(idx_val, alloc.defender_val_owner)
-    del x_poison
+    x_tr, y_tr, yc_tr, p_tr = pooled(idx_train, alloc.defender_train_owner, x_poison)
+    x_va, y_va, yc_va, p_va = pooled(idx_val, alloc.defender_val_owner, x_poison)
+    del x_poison  # no closure holds it (pyflakes flagged the old closure as an undefined name after del)
 
     # run-time sets: every input triggered with its owner's trigger
     rt_owner = alloc.run_time_owner

@@ -20,7 +20,8 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from oracle.data.allocation import DEFAULT_SEED, stratified_permutation
+from oracle.data.allocation import stratified_permutation
+from strategies.validate import DEFAULT_SEED
 from oracle.data.dataset import Dataset
 from oracle.progress import progress as progress_bar
 from oracle.data.locations import DatasetNotFound, data_search_path, default_cache_dir, download_allowed, download_root

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from oracle.data.allocation import DEFAULT_SEED
+from strategies.validate import DEFAULT_SEED
 from oracle.defenses.filter_report import (
     ACTIVATION_CLUSTERING,
     ClusterClassDetail,

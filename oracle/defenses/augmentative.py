@@ -28,7 +28,9 @@ without them). Implemented here so far:
   clustering's exclusionary reclassification retrains once without all
   suspect clusters (:mod:`oracle.defenses.removal`).
 
-:data:`IMPLEMENTED` lists every defense the oracle can train with.
+Each is a :class:`~oracle.defenses.interface.Defense` (:class:`CutMix`,
+:class:`AdversarialTraining`, and :class:`NoDefense`); every defense the oracle
+can train with is in :data:`oracle.defenses.implemented.IMPLEMENTED`.
 """
 
 from __future__ import annotations
@@ -37,14 +39,13 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from strategies import apply_triggers, make_triggers
+from oracle.defenses.interface import Defense
+from strategies import DEFENSES, apply_triggers, make_triggers
 from strategies.actions import AttackerAction
 
 from oracle.data.allocation import DEFENDER
 
-__all__ = ["IMPLEMENTED", "adversarial_training_copies", "cutmix_transform", "training_set"]
-
-IMPLEMENTED = ("none", "cutmix", "adversarial-training", "spectral-signatures", "activation-clustering")
+__all__ = ["AdversarialTraining", "CutMix", "NoDefense", "adversarial_training_copies", "cutmix_transform"]
 
 
 def adversarial_training_copies(x: np.ndarray, y: np.ndarray, owner: np.ndarray, params: Mapping[str, Any]
@@ -70,15 +71,6 @@ def adversarial_training_copies(x: np.ndarray, y: np.ndarray, owner: np.ndarray,
     return apply_triggers(x[chosen], which, triggers), np.asarray(y)[chosen].copy()
 
 
-def training_set(defense: str, params: Mapping[str, Any], x: np.ndarray, y: np.ndarray, owner: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """The victim's training set under ``defense`` (augmentative defenses that add inputs)."""
-    if defense == "adversarial-training":
-        xa, ya = adversarial_training_copies(x, y, owner, params)
-        return np.concatenate([x, xa]), np.concatenate([y, ya])
-    return x, y
-
-
 def cutmix_transform(params: Mapping[str, Any], num_classes: int) -> Callable:
     """A per-batch transform for :func:`oracle.victims.train.train_victim` applying torchvision's CutMix
     to the first ``augment_fraction`` of each (already shuffled) batch; soft targets out."""
@@ -100,8 +92,26 @@ def cutmix_transform(params: Mapping[str, Any], num_classes: int) -> Callable:
     return transform
 
 
-def batch_transform(defense: str, params: Mapping[str, Any], num_classes: int) -> Callable | None:
-    """The per-batch transform a defense needs during training, if any."""
-    if defense == "cutmix":
-        return cutmix_transform(params, num_classes)
-    return None
+class NoDefense(Defense):
+    """Train on the pooled data as is."""
+
+    spec = DEFENSES["none"]
+
+
+class CutMix(Defense):
+    """CutMix on a share ``augment_fraction`` of every batch (module docstring)."""
+
+    spec = DEFENSES["cutmix"]
+
+    def batch_transform(self, num_classes: int) -> Callable:
+        return cutmix_transform(self.params, num_classes)
+
+
+class AdversarialTraining(Defense):
+    """Backdoor adversarial training: the defender's triggered copies, with their clean labels, added."""
+
+    spec = DEFENSES["adversarial-training"]
+
+    def training_set(self, x: np.ndarray, y: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        xa, ya = adversarial_training_copies(x, y, owner, self.params)
+        return np.concatenate([x, xa]), np.concatenate([y, ya])

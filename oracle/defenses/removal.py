@@ -26,8 +26,10 @@ poison-filtering defences (``SpectralSignatureDefense``,
 ground truth, parameters validated up front (``ValueError`` naming the field,
 the value and the allowed range).
 
-:func:`filter_from_params` runs either defense from a
-:class:`strategies.DefenderStrategy`'s parameters (:data:`strategies.DEFENSES`).
+:class:`SpectralSignatures` and :class:`ActivationClustering` are the two as
+:class:`~oracle.defenses.interface.Defense` removal filters;
+:func:`filter_from_params` runs either from a :class:`strategies.DefenderStrategy`'s
+parameters (:data:`strategies.DEFENSES`).
 
 Ground truth: :class:`oracle.data.poison.JointDataset` exposes ``poisoned_train``
 (bool, the input carries a trigger) and ``owner_train`` (attacker ``i ≥ 0``,
@@ -41,12 +43,14 @@ from typing import Any
 
 import numpy as np
 
-from oracle.data.allocation import DEFAULT_SEED
+from strategies.validate import DEFAULT_SEED
+from oracle.defenses.interface import Defense
+from strategies import DEFENSES
 from oracle.defenses.activation_clustering import Reclassifier, activation_clustering_from_params
 from oracle.defenses.filter_report import ACTIVATION_CLUSTERING, REMOVAL_DEFENSES, SPECTRAL_SIGNATURES, FilterReport, check_int
 from oracle.defenses.spectral_signatures import spectral_signatures_from_params
 
-__all__ = ["filter_from_params"]
+__all__ = ["ActivationClustering", "SpectralSignatures", "filter_from_params"]
 
 
 def filter_from_params(
@@ -64,11 +68,31 @@ def filter_from_params(
     with its strategy parameters: the one entry point for the oracle.
     ``n_attackers`` sizes spectral signatures' removal; ``reclassify`` and
     ``seed`` are activation clustering's. Unknown names raise."""
-    if defense == SPECTRAL_SIGNATURES:
-        return spectral_signatures_from_params(features, labels, params, n_attackers=n_attackers,
-                                               num_classes=num_classes)  # fmt: skip
-    if defense == ACTIVATION_CLUSTERING:
+    filters = {cls.spec.name: cls for cls in (SpectralSignatures, ActivationClustering)}
+    if defense not in filters:
+        raise ValueError(f"unknown removal defense {defense!r}: known removal defenses are {', '.join(REMOVAL_DEFENSES)}")
+    return filters[defense](params).flag(features, labels, n_attackers=n_attackers, reclassify=reclassify, seed=seed,
+                                         num_classes=num_classes)
+
+
+class SpectralSignatures(Defense):
+    """Spectral signatures (Tran et al., 2018) as a removal filter."""
+
+    spec = DEFENSES[SPECTRAL_SIGNATURES]
+    removes = True
+
+    def flag(self, features, labels, *, n_attackers, reclassify=None, seed=DEFAULT_SEED, num_classes=None):
+        return spectral_signatures_from_params(features, labels, self.params, n_attackers=n_attackers,
+                                               num_classes=num_classes)
+
+
+class ActivationClustering(Defense):
+    """Activation clustering (Chen et al., 2018) with exclusionary reclassification as a removal filter."""
+
+    spec = DEFENSES[ACTIVATION_CLUSTERING]
+    removes = True
+
+    def flag(self, features, labels, *, n_attackers, reclassify=None, seed=DEFAULT_SEED, num_classes=None):
         check_int("n_attackers", n_attackers, 1)
-        return activation_clustering_from_params(features, labels, params, reclassify=reclassify, seed=seed,
-                                                 num_classes=num_classes)  # fmt: skip
-    raise ValueError(f"unknown removal defense {defense!r}: known removal defenses are {', '.join(REMOVAL_DEFENSES)}")
+        return activation_clustering_from_params(features, labels, self.params, reclassify=reclassify, seed=seed,
+                                                 num_classes=num_classes)

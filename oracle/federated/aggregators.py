@@ -43,7 +43,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import torch
 
-from strategies import AggregatorStrategy
+from strategies import AGGREGATORS, AggregatorStrategy
 
 __all__ = [
     "Aggregate",
@@ -368,7 +368,9 @@ def aggregate(
     generator: torch.Generator | None = None,
 ) -> Aggregate:
     """Aggregate one round's ``updates`` (m, P) with data counts ``weights``
-    (m,) by the rule ``name`` of :data:`strategies.AGGREGATORS`.
+    (m,) by the rule ``name`` of :data:`strategies.AGGREGATORS` (backfire's own in :data:`RULES`; a
+    plug-in's is its spec's ``implementation(updates, weights, **params) -> Aggregate``, given
+    ``generator=`` too when it has the attribute ``uses_generator = True``).
 
     ``params`` are validated by :class:`strategies.AggregatorStrategy`
     (defaults filled in; an unknown name or parameter raises ``ValueError``
@@ -381,6 +383,10 @@ def aggregate(
     """
     strategy = AggregatorStrategy(name, params)
     kwargs = dict(strategy.params_map)
-    if name == "weak-dp":
+    rule = RULES.get(name) or AGGREGATORS[name].implementation
+    if rule is None:
+        raise NotImplementedError(f"aggregator {name!r} has no implementation (implemented: {', '.join(RULES)}; "
+                                  "a plug-in is a ComponentSpec with an implementation)")
+    if name == "weak-dp" or getattr(rule, "uses_generator", False):
         kwargs["generator"] = generator
-    return RULES[name](updates, weights, **kwargs)
+    return rule(updates, weights, **kwargs)

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from strategies.validate import DEFAULT_SEED
 from strategies.validate import SEED_MAX, check_bool, check_int, check_keys, check_name, check_real
 from strategies.keys import content_key
 
@@ -68,7 +69,7 @@ class FederatedConfig:
     alpha: float = 0.5
     partition: str = "dirichlet"
     warm_start_epochs: int = 2
-    seed: int = 3407
+    seed: int = DEFAULT_SEED
     n_train: int | None = 2000
     n_test: int | None = 1000
     eval_every: int = 1

@@ -58,6 +58,8 @@ from typing import Any, Mapping
 import numpy as np
 from sklearn.mixture import GaussianMixture
 
+from strategies.validate import DEFAULT_SEED
+
 __all__ = [
     "COVARIANCE_TYPES",
     "DEFAULT_SEED",
@@ -71,7 +73,6 @@ __all__ = [
 ]
 
 #: Seed of the mixture's initialisation (the papers' convention).
-DEFAULT_SEED = 3407
 
 #: Variance floor of every component, as a share of the mean per-feature
 #: variance of the benign features (module docstring).

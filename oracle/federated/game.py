@@ -6,16 +6,12 @@ attackers play: attack mode, its parameters, when they attack); columns are
 job is one federated run (:func:`oracle.federated.simulator.run_federated`)
 from a cached warm-start model, for one seed.
 
-Payoffs, measured at the final round:
-
-* attacker i: its backdoor accuracy (the share of its edge-case test set
-  predicted as its target), the federated analogue of the first paper's ①;
-  the collective attacker payoff is the mean over attackers;
-* defender: main-task accuracy minus the mean backdoor accuracy. The
-  defender wants a model that is both useful and clean; ``1 − backdoor``
-  alone would reward a rule that destroys the model along with the backdoor
-  (e.g. heavy noise), which the main-task term penalises. The game is
-  therefore not constant-sum.
+Payoffs, measured at the final round, by the federated payoff rule
+(:data:`oracle.store.payoff_rules.FEDERATED`, where the rule and its NaN policy
+are stated): attacker i's rate is its backdoor accuracy (the share of its
+edge-case test set predicted as its target), the federated analogue of the
+first paper's ①; the defender gets the main-task accuracy minus the mean
+backdoor accuracy, so the game is not constant-sum.
 
 Outcome fields (:class:`oracle.store.outcome.Outcome`): ``asr`` and
 ``asr_excluding_target`` = each attacker's backdoor accuracy (edge-case inputs
@@ -43,7 +39,9 @@ import numpy as np
 
 from oracle.jobs import Job
 from oracle.payoff_oracle import ORACLE_VERSION, PayoffOracle, software_versions
+from oracle.store.cache import DataVersion
 from oracle.store.outcome import Outcome
+from oracle.store.payoff_rules import FEDERATED
 from oracle.federated.config import SIMULATOR_VERSION, FederatedConfig
 from oracle.federated.tasks import load_task
 from strategies.keys import content_key
@@ -75,10 +73,17 @@ class FederatedOracle(PayoffOracle):
         """The task's data (hashing it reads every image: once per oracle)."""
         return self.task.fingerprint()
 
-    @cached_property
-    def environment_key_data(self) -> dict[str, Any]:
+    fingerprint_field = "data_fingerprint"
+
+    def data_description(self) -> dict[str, Any]:
         return {**self.spec.environment.to_dict(), "config": self.config.to_dict(),
-                "simulator_version": SIMULATOR_VERSION, "data_fingerprint": self.task_fingerprint}
+                "simulator_version": SIMULATOR_VERSION}
+
+    @cached_property
+    def measured_data(self) -> DataVersion:
+        task = self.task
+        what = f"federated task {self.config.task}: {task.dataset.description}, edge case {task.edge.name}"
+        return DataVersion(self.data_key, self.task_fingerprint, what, task.dataset.source or None, time.time())
 
     def profile(self, job: Job) -> dict[str, Any]:
         return {
@@ -150,18 +155,16 @@ class FederatedOracle(PayoffOracle):
             asr=backdoor, asr_excluding_target=backdoor, clean_label_acc=[math.nan] * n,
             clean_acc=[float(last.main_acc)] * n, targets=[a.target_label(self.task) for a in attackers],
             defender_val_acc=float(last.main_acc), seed=job.seed,
-            timings={"warm_start": t1 - t0, "train": t2 - t1, "rounds_per_second": len(run.records) / max(t2 - t1, 1e-9)},
+            timings={"warm_start": t1 - t0, "train": t2 - t1},
             environment={**run.device, **software_versions(), "host": socket.gethostname(),
                          "client_training": "together" if run.batch_clients else "sequential"},
             extra={
                 "kind": "federated",
+                "rounds_per_second": len(run.records) / max(t2 - t1, 1e-9),
                 "main_acc": float(last.main_acc),
                 "backdoor_acc": backdoor,
-                "defender_payoff": float(last.main_acc) - float(np.mean(backdoor)),
+                "defender_payoff": FEDERATED.defender_from(backdoor, float(last.main_acc)),
                 "rounds": frame.replace({np.nan: None}).to_dict(orient="list"),
             },
         )
 
-    def defender_payoff(self, outcome: Outcome) -> float:
-        """Main-task accuracy minus the mean backdoor accuracy (module docstring)."""
-        return float(outcome.defender_val_acc) - outcome.attacker_payoff

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from strategies.validate import DEFAULT_SEED
+
 __all__ = ["client_sizes", "dirichlet_partition", "iid_partition", "label_counts"]
 
 
@@ -45,7 +47,7 @@ def _fill_empty(owner: np.ndarray, n_clients: int, rng: np.random.Generator) -> 
 
 
 def dirichlet_partition(
-    labels: np.ndarray, n_clients: int, alpha: float, seed: int = 3407
+    labels: np.ndarray, n_clients: int, alpha: float, seed: int = DEFAULT_SEED
 ) -> tuple[np.ndarray, ...]:
     """Split sample indices ``0..N-1`` over ``n_clients`` by Dirichlet(α) label shares.
 
@@ -83,7 +85,7 @@ def dirichlet_partition(
     return _split(_fill_empty(owner, n_clients, rng), n_clients)
 
 
-def iid_partition(n: int, n_clients: int, seed: int = 3407) -> tuple[np.ndarray, ...]:
+def iid_partition(n: int, n_clients: int, seed: int = DEFAULT_SEED) -> tuple[np.ndarray, ...]:
     """Split ``0..n-1`` uniformly at random into ``n_clients`` parts whose sizes
     differ by at most one (``numpy.array_split`` of a seeded permutation);
     each part sorted."""

@@ -16,6 +16,20 @@ it); the cache never guesses. Rows also carry
   versions), plus ``oracle_version``, ``device`` and total ``seconds`` as
   columns for quick queries.
 
+Beside the outcomes, the table ``data_versions`` records, per data
+description (:func:`oracle.store.keys.data_key`: an environment without its
+data fingerprint), each content fingerprint a fill has measured, with what
+the data was and where it was read from (:meth:`ResultCache.record_data`,
+:meth:`ResultCache.data_versions`). Keys hold the fingerprint, so cells
+measured on other data are kept apart; the table lets a reader compute the
+keys of an environment's cells without reading its data.
+
+Schema versions: 1 had no ``data_versions``; opening a version-1 file for
+writing adds the table and fills it from the profiles already stored
+(their environments carry the fingerprint), in one transaction; a
+read-only open derives the same rows on the fly. Keys and rows are
+unchanged, so version-1 readers still read the file.
+
 File and path
 -------------
 One file, ``results.sqlite``, in ``$BACKFIRE_CACHE`` if set, else
@@ -94,7 +108,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from oracle.store.keys import as_seed, canonical_json
+from oracle.store.keys import as_seed, canonical_json, data_key, split_fingerprint
 from oracle.store.outcome import Outcome
 
 __all__ = [
@@ -104,6 +118,7 @@ __all__ = [
     "CacheError",
     "Cell",
     "Claim",
+    "DataVersion",
     "Record",
     "ResultCache",
     "default_cache_path",
@@ -120,8 +135,10 @@ CACHE_FILENAME = "results.sqlite"
 #: Version of the table layout written by this module. Bump it when the layout
 #: changes; set ``_MIN_READER_VERSION`` to the oldest layout version whose
 #: readers can still use files written by this one (additive changes keep it).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _MIN_READER_VERSION = 1
+#: The oldest layout this module converts (adds what is missing, in place).
+_OLDEST_CONVERTIBLE = 1
 _APPLICATION = "backfire result cache"
 
 #: Default lease of a claim: a cell's training should finish well within it.
@@ -158,6 +175,15 @@ _SCHEMA = (
         pid        INTEGER
     )""",
 )
+#: Added by schema version 2 (see the module docstring).
+_DATA_VERSIONS = """CREATE TABLE IF NOT EXISTS data_versions (
+        data_key    TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        description TEXT,
+        source      TEXT,
+        recorded_at REAL NOT NULL,
+        PRIMARY KEY (data_key, fingerprint)
+    )"""
 
 
 class CacheError(ValueError):
@@ -183,6 +209,17 @@ class Claim(NamedTuple):
     host: str | None
     pid: int | None
     live: bool
+
+
+class DataVersion(NamedTuple):
+    """One content fingerprint recorded for a data description: what the data was, where it was read
+    from (None when derived from cells stored before schema 2), when a fill last measured it."""
+
+    data_key: str
+    fingerprint: str
+    description: str | None
+    source: str | None
+    recorded_at: float
 
 
 class Record(NamedTuple):
@@ -223,15 +260,23 @@ def _check_name(value: Any, field: str) -> str:
     return value
 
 
-def _total_seconds(timings: Mapping[str, float]) -> float | None:
-    """Total run time: ``timings['total']`` if there is one, else the sum of all timings."""
-    if not timings:
-        return None
-    try:
-        total = float(timings["total"]) if "total" in timings else float(sum(float(v) for v in timings.values()))
-    except (TypeError, ValueError):
-        return None
-    return total if math.isfinite(total) else None
+def _derived_versions(conn: sqlite3.Connection) -> list[tuple[str, str, str | None, None, float]]:
+    """``data_versions`` rows derived from the stored profiles (for files of schema 1): one per
+    (data description, fingerprint), described by what its outcomes name, dated by the latest."""
+    found: dict[tuple[str, str], tuple[str | None, float]] = {}
+    for profile_json, outcome_json, created_at in conn.execute(
+            "SELECT profile_json, outcome_json, created_at FROM outcomes ORDER BY rowid"):
+        environment = json.loads(profile_json).get("environment")
+        if not isinstance(environment, dict):
+            continue
+        description, fingerprint = split_fingerprint(environment)
+        if not isinstance(fingerprint, str):
+            continue
+        what = json.loads(outcome_json).get("extra", {}).get("dataset") or description.get("dataset") \
+            or description.get("task")
+        key = (data_key(description), fingerprint)
+        found[key] = (None if what is None else str(what), max(created_at, found.get(key, (None, 0.0))[1]))
+    return [(k, fp, what, None, when) for (k, fp), (what, when) in found.items()]
 
 
 def _pid_alive(pid: int) -> bool:
@@ -379,8 +424,9 @@ class ResultCache:
     def _prepare(self, conn: sqlite3.Connection) -> None:
         """Check (or create) the tables; switch to WAL. Never alters a foreign file."""
         tables = self._tables(conn)
+        version = SCHEMA_VERSION
         if tables:
-            self._check_meta(conn, tables)
+            version = self._check_meta(conn, tables)
         elif self.readonly:
             raise CacheError(f"{self.path} is not a backfire result cache: it is an empty SQLite file")
         if self.readonly:
@@ -394,7 +440,7 @@ class ResultCache:
             try:
                 tables = self._tables(conn)
                 if not tables:  # nobody created them while we waited for the lock
-                    for statement in _SCHEMA:
+                    for statement in (*_SCHEMA, _DATA_VERSIONS):
                         conn.execute(statement)
                     conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
                         ("application", _APPLICATION),
@@ -407,13 +453,30 @@ class ResultCache:
                 raise
             conn.execute("COMMIT")
             if tables:
-                self._check_meta(conn, tables)
+                version = self._check_meta(conn, tables)
+        if version < SCHEMA_VERSION:
+            self._convert(conn)
+
+    def _convert(self, conn: sqlite3.Connection) -> None:
+        """Schema 1 -> 2: add ``data_versions``, filled from the stored profiles (module docstring)."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            if int(meta["schema_version"]) < SCHEMA_VERSION:  # nobody converted it while we waited
+                conn.execute(_DATA_VERSIONS)
+                conn.executemany("INSERT OR IGNORE INTO data_versions VALUES (?, ?, ?, ?, ?)", _derived_versions(conn))
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        log.info("%s: converted to cache schema version %d (data fingerprints recorded)", self.path, SCHEMA_VERSION)
 
     @staticmethod
     def _tables(conn: sqlite3.Connection) -> set[str]:
         return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
-    def _check_meta(self, conn: sqlite3.Connection, tables: set[str]) -> None:
+    def _check_meta(self, conn: sqlite3.Connection, tables: set[str]) -> int:
         if "meta" not in tables:
             raise CacheError(f"{self.path} is not a backfire result cache: an SQLite database without "
                              f"backfire's 'meta' table (its tables: {', '.join(sorted(tables))})")
@@ -435,13 +498,14 @@ class ResultCache:
                 f"the result cache {self.path} was written by a newer backfire: cache schema version "
                 f"{version} (readable by schema {min_reader} and later), but this backfire reads schema "
                 f"version {SCHEMA_VERSION}; upgrade backfire, or use another cache file")
-        if version < SCHEMA_VERSION:
+        if version < _OLDEST_CONVERTIBLE:
             raise CacheError(
                 f"the result cache {self.path} has the old cache schema version {version}, and this "
                 f"backfire (schema version {SCHEMA_VERSION}) cannot convert it; use another cache file")
         missing = {"outcomes", "claims"} - tables
         if missing:
             raise CacheError(f"{self.path} is not a backfire result cache: missing tables {', '.join(sorted(missing))}")
+        return version
 
     def _error(self, e: sqlite3.Error, what: str) -> CacheError:
         message = str(e)
@@ -542,7 +606,7 @@ class ResultCache:
         device = outcome.environment.get("device")
         row = (key, cell_key, seed, profile_json, outcome_json, time.time(),
                None if version is None else str(version), None if device is None else str(device),
-               _total_seconds(outcome.timings))
+               outcome.seconds)
         with self._write(f"storing {key}") as conn:
             stored = conn.execute(
                 "INSERT INTO outcomes (key, cell_key, seed, profile_json, outcome_json, created_at,"
@@ -622,6 +686,34 @@ class ResultCache:
         """SQLite's ``PRAGMA integrity_check``: 'ok', or the problems found."""
         with self._sql("checking integrity") as conn:
             return "\n".join(row[0] for row in conn.execute("PRAGMA integrity_check"))
+
+    # -- data fingerprints ---------------------------------------------------
+
+    def record_data(self, data_key: str, fingerprint: str, *, description: str | None = None,
+                    source: str | None = None) -> list[DataVersion]:
+        """Record that a fill measured ``fingerprint`` for the data description ``data_key`` (now).
+
+        Returns the *other* fingerprints recorded earlier for the same description, newest
+        first: cells measured on them are kept apart (their keys differ), never reused.
+        """
+        _check_name(data_key, "data_key")
+        _check_name(fingerprint, "fingerprint")
+        with self._write(f"recording the data of {data_key}") as conn:
+            conn.execute("INSERT INTO data_versions (data_key, fingerprint, description, source, recorded_at)"
+                         " VALUES (?, ?, ?, ?, ?) ON CONFLICT (data_key, fingerprint) DO UPDATE SET"
+                         " recorded_at = excluded.recorded_at, description = excluded.description,"
+                         " source = excluded.source", (data_key, fingerprint, description, source, time.time()))
+        return [v for v in self.data_versions(data_key) if v.fingerprint != fingerprint]
+
+    def data_versions(self, data_key: str) -> list[DataVersion]:
+        """The fingerprints recorded for the data description ``data_key``, the latest fill's first."""
+        with self._sql(f"reading the data of {data_key}") as conn:
+            if "data_versions" in self._tables(conn):
+                rows = conn.execute("SELECT data_key, fingerprint, description, source, recorded_at FROM data_versions"
+                                    " WHERE data_key = ?", (data_key,)).fetchall()
+            else:  # a schema-1 file opened read-only
+                rows = [r for r in _derived_versions(conn) if r[0] == data_key]
+        return sorted((DataVersion(*r) for r in rows), key=lambda v: (-v.recorded_at, v.fingerprint))
 
     # -- claims -------------------------------------------------------------
 

@@ -6,6 +6,15 @@ environment, each role's strategy, N, the training preset and the oracle
 version (:meth:`oracle.payoff_oracle.PayoffOracle.profile`). The JSON is
 canonical (:func:`strategies.keys.canonical_json`), so equal descriptions hash
 alike on every machine.
+
+The environment part of a profile holds the content fingerprint of the data
+(a SHA-256 over every image and label, under one of :data:`FINGERPRINT_FIELDS`),
+so a changed dataset never reuses cells measured on another. Computing it
+reads the data; the result cache therefore also records, per *data
+description* (the environment without its fingerprint, keyed by
+:func:`data_key`), the fingerprints fills have measured
+(:meth:`oracle.store.cache.ResultCache.record_data`), so that reading cells
+(``backfire solve``, ``status``) needs the cache file alone.
 """
 
 from __future__ import annotations
@@ -16,7 +25,10 @@ from typing import Any
 
 from strategies.keys import canonical_json as strategies_canonical_json
 
-__all__ = ["as_seed", "canonical_json", "content_key"]
+__all__ = ["FINGERPRINT_FIELDS", "as_seed", "canonical_json", "content_key", "data_key", "split_fingerprint"]
+
+#: The fields of a profile's environment that hold its data's content fingerprint (normal-form, federated).
+FINGERPRINT_FIELDS = ("dataset_fingerprint", "data_fingerprint")
 
 
 def canonical_json(obj: Any) -> str:
@@ -46,3 +58,18 @@ def as_seed(seed: Any) -> int:
     if isinstance(seed, bool) or not hasattr(seed, "__index__"):
         raise ValueError(f"seed must be an integer, got {seed!r}")
     return int(seed.__index__())
+
+
+def data_key(description: Mapping[str, Any]) -> str:
+    """The key of a *data description*: an environment's description without its content fingerprint
+    (``split_fingerprint(environment)[0]``). Fingerprints measured for it are recorded under this key."""
+    return content_key({"data_description": dict(description)})
+
+
+def split_fingerprint(environment: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """``(description, fingerprint)``: a profile's environment without, and its data fingerprint (None if absent)."""
+    description, fingerprint = dict(environment), None
+    for name in FINGERPRINT_FIELDS:
+        if name in description:
+            fingerprint = description.pop(name)
+    return description, fingerprint

@@ -27,6 +27,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from strategies.validate import DEFAULT_SEED
+from oracle.store.payoff_rules import attack_rate, attack_spread, collective
+
 __all__ = ["Outcome", "collective"]
 
 
@@ -45,7 +48,7 @@ class Outcome:
     targets: tuple[int, ...]
     defender_val_acc: float
     defender_test_acc: float = float("nan")
-    seed: int = 3407
+    seed: int = DEFAULT_SEED
     timings: Mapping[str, float] = field(default_factory=dict)
     environment: Mapping[str, Any] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -67,18 +70,30 @@ class Outcome:
         return len(self.asr)
 
     @property
+    def seconds(self) -> float | None:
+        """Total run time in seconds: ``timings["total"]`` if there is one, else the sum of the
+        durations in ``timings`` (entries named ``*_per_second`` are rates, not durations: federated
+        outcomes stored before the rate moved to ``extra`` carry ``rounds_per_second``); None when
+        there are none or they are not finite numbers."""
+        timings = self.timings
+        try:
+            if "total" in timings:
+                total = float(timings["total"])
+            else:
+                total = float(sum(float(v) for k, v in timings.items() if not str(k).endswith("_per_second")))
+        except (TypeError, ValueError):
+            return None
+        return total if timings and math.isfinite(total) else None
+
+    @property
     def attacker_payoff(self) -> float:
-        """Collective attacker payoff: mean ① over attackers."""
-        return float(np.mean(self.asr)) if self.asr else float("nan")
+        """Collective attacker payoff: mean ① over the measured attackers (:mod:`oracle.store.payoff_rules`;
+        the defender's payoff depends on the environment: ``rule_for(kind).defender(outcome)``)."""
+        return attack_rate(self.asr)
 
     @property
     def attacker_payoff_std(self) -> float:
-        return float(np.std(self.asr)) if self.asr else float("nan")
-
-    @property
-    def defender_payoff(self) -> float:
-        """Defender payoff: 1 − mean ①."""
-        return 1.0 - self.attacker_payoff
+        return attack_spread(self.asr)
 
     def to_json(self) -> str:
         return json.dumps(_jsonable(asdict(self)), sort_keys=True, allow_nan=True)
@@ -90,12 +105,6 @@ class Outcome:
             if data.get(name) is None:
                 data[name] = float("nan")
         return cls(**data)
-
-
-def collective(values) -> tuple[float, float]:
-    """(mean, std) over attackers, the paper's "mean ± std" (population std, ddof = 0)."""
-    v = np.asarray(values, dtype=float)
-    return float(v.mean()), float(v.std())
 
 
 def _jsonable(x: Any) -> Any:

@@ -16,12 +16,13 @@ inputs K_i (DESIGN.md, vocabulary; Datta & Shadbolt, §4 and Table 1):
 
 An attacker with no run-time inputs (K_i empty) gets NaN in all four; one
 whose inputs all carry its target label already (K_i' empty) gets NaN in
-``asr_excluding_target``. NaN marks "not measured", never 0: a mean over
-attackers then is NaN too (use ``np.nanmean`` deliberately if wanted).
+``asr_excluding_target``. NaN marks "not measured", never 0; means over
+attackers follow the NaN policy of :mod:`oracle.store.payoff_rules`.
 
 Collective attacker payoff: mean ± population std of ① over attackers
-(:func:`collective`, the same function as :func:`oracle.store.outcome.collective`);
-defender payoff: 1 − mean ① (:func:`defender_payoff`).
+(:func:`collective`, from :mod:`oracle.store.payoff_rules`); defender payoff
+in the data-poisoning game: 1 − mean ① (:func:`defender_payoff`, the rule
+``DATA_POISONING``).
 
 Pure numpy: one ``np.bincount`` per quantity, no loop over images or
 attackers.
@@ -29,9 +30,11 @@ attackers.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from oracle.store.outcome import collective
+from oracle.store.payoff_rules import DATA_POISONING, collective
 
 __all__ = ["METRIC_NAMES", "accuracy", "attacker_metrics", "collective", "defender_payoff"]
 
@@ -107,5 +110,5 @@ def accuracy(pred, y) -> float:
 
 
 def defender_payoff(asr) -> float:
-    """1 − mean ① over attackers (DESIGN.md: defender payoff)."""
-    return 1.0 - collective(asr)[0]
+    """1 − mean ① over attackers (DESIGN.md: defender payoff; :data:`oracle.store.payoff_rules.DATA_POISONING`)."""
+    return DATA_POISONING.defender_from(asr, math.nan)

@@ -15,7 +15,7 @@ lenet), that dropout is the end of ``features``; it is inactive in eval mode,
 where defenses should read features.
 
 Inputs are float NCHW tensors that are already normalised (see
-:func:`to_input` and :data:`NORMALIZATION`). Images are square,
+:func:`to_input` and :func:`normalization`). Images are square,
 ``image_size`` × ``image_size``.
 
 Architectures, and the choices the papers leave open
@@ -107,10 +107,12 @@ import torch
 import torchvision
 from torch import nn
 
+from oracle.data.catalog import DATASETS, trainable_datasets
+from strategies import ARCHITECTURES
+
 __all__ = [
     "MIN_IMAGE_SIZE",
     "MODEL_NAMES",
-    "NORMALIZATION",
     "LeNet",
     "ResNet9",
     "SmallCNN",
@@ -124,6 +126,8 @@ __all__ = [
     "to_input",
 ]
 
+#: The architectures of :data:`strategies.ARCHITECTURES` this module builds itself (a plug-in brings its
+#: own ``implementation``); tests/test_registries.py checks the two agree.
 MODEL_NAMES: tuple[str, ...] = (
     "smallcnn",
     "resnet9",
@@ -156,19 +160,6 @@ MIN_IMAGE_SIZE: dict[str, int] = {
     "lenet": 6,
 }
 
-#: Per-channel mean and standard deviation of pixel values in [0, 1], per
-#: dataset. CIFAR-10: the training set's statistics (std is the true per-channel
-#: standard deviation, not the often-quoted 0.2023/0.1994/0.2010). MNIST and
-#: Fashion-MNIST: the training sets' statistics (PyTorch's MNIST example uses
-#: the same 0.1307/0.3081). ``digits``: scikit-learn's 8×8 digits (all 1,797
-#: images), whose values 0–16 are taken as 0–255 (value × 255 / 16).
-NORMALIZATION: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
-    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
-    "mnist": ((0.1307,), (0.3081,)),
-    "fashion-mnist": ((0.2860,), (0.3530,)),
-    "digits": ((0.3053,), (0.3760,)),
-}
-
 _PIXEL_MAX = 255.0
 _SMALLCNN_CHANNELS = (16, 32, 32)
 _SMALLCNN_HIDDEN = 32
@@ -185,15 +176,15 @@ _VGG11_HIDDEN = 4096
 # Input conversion
 # --------------------------------------------------------------------------
 def normalization(dataset: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Return ``(mean, std)`` for ``dataset``, one entry per channel.
+    """Return ``(mean, std)`` for ``dataset``, one entry per channel (:data:`oracle.data.catalog.DATASETS`).
 
-    Raises ``ValueError`` for a dataset without published statistics here.
+    Raises ``ValueError`` for a dataset without statistics there.
     """
-    try:
-        return NORMALIZATION[dataset]
-    except KeyError:
-        known = ", ".join(sorted(NORMALIZATION))
-        raise ValueError(f"dataset={dataset!r} has no normalization constants; known: {known}") from None
+    spec = DATASETS.get(dataset) if isinstance(dataset, str) else None
+    if spec is None or spec.normalization is None:
+        known = ", ".join(trainable_datasets())
+        raise ValueError(f"dataset={dataset!r} has no normalization constants; known: {known}")
+    return spec.normalization
 
 
 def to_input(
@@ -499,14 +490,20 @@ def build_model(
     they are drawn from a generator seeded with it and the default generator's
     state is left as it was.
     """
-    if name not in MODEL_NAMES:
-        raise ValueError(f"name={name!r} is not a known model; known: {', '.join(MODEL_NAMES)}")
+    if name in MODEL_NAMES:
+        build, min_size = _build, MIN_IMAGE_SIZE[name]
+    else:
+        spec = ARCHITECTURES.get(name) if isinstance(name, str) else None  # a plug-in reference is loaded here
+        if spec is None or spec.implementation is None:
+            raise ValueError(f"name={name!r} is not a known model; known: {', '.join(ARCHITECTURES)} "
+                             "(or a plug-in 'package.module:Name')")
+        build, min_size = (lambda _name, *args: spec.implementation(*args)), spec.min_image_size
     _check_int_at_least("in_channels", in_channels, 1)
     _check_int_at_least("num_classes", num_classes, 2)
-    _check_int_at_least("image_size", image_size, MIN_IMAGE_SIZE[name], f" for {name}")
+    _check_int_at_least("image_size", image_size, min_size, f" for {name}")
     if seed is None:
-        return _build(name, in_channels, num_classes, image_size)
+        return build(name, in_channels, num_classes, image_size)
     _check_int_at_least("seed", seed, 0)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return _build(name, in_channels, num_classes, image_size)
+        return build(name, in_channels, num_classes, image_size)

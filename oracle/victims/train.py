@@ -90,6 +90,7 @@ import torchvision
 from torch import nn
 
 from oracle.progress import progress as progress_bar
+from strategies.validate import DEFAULT_SEED
 from oracle.victims.models import build_model, normalization
 from oracle.victims.presets import TrainPreset, flip_default, get_preset, is_int, lr_factor, out_of_range
 
@@ -388,7 +389,7 @@ def train_victim(
     num_classes: int,
     dataset: str,
     preset: str | TrainPreset = "fast",
-    seed: int = 3407,
+    seed: int = DEFAULT_SEED,
     device: str | torch.device | None = None,
     progress: bool = False,
     extra_batch_transform: BatchTransform | None = None,

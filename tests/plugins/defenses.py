@@ -1,0 +1,25 @@
+"""A defense plug-in (augmentative): the defender adds a noisy copy of a share of its own inputs."""
+
+import numpy as np
+
+from oracle.data.allocation import DEFENDER
+from oracle.defenses.interface import Defense
+from strategies import ComponentSpec, ParamSpec
+
+
+class NoisyCopies(Defense):
+    """Adds ``round(fraction · n_defender)`` copies of the defender's inputs with Gaussian pixel noise
+    (std ``sigma`` grey levels), labels unchanged."""
+
+    spec = ComponentSpec(
+        "noisy-copies", "noisy copies of a share of the defender's inputs",
+        (ParamSpec("fraction", "real", 0.5, 0.0, 1.0, low_open=True, doc="share of the defender's inputs copied"),
+         ParamSpec("sigma", "real", 16.0, 0.0, 128.0, doc="noise std, grey levels")),
+    )
+
+    def training_set(self, x, y, owner):
+        mine = np.flatnonzero(np.asarray(owner) == DEFENDER)
+        rng = np.random.default_rng(0)
+        chosen = np.sort(rng.permutation(mine)[: int(round(self.params["fraction"] * mine.size))])
+        noisy = x[chosen].astype(np.float64) + rng.normal(0.0, self.params["sigma"], x[chosen].shape)
+        return np.concatenate([x, np.clip(np.rint(noisy), 0, 255).astype(np.uint8)]), np.concatenate([y, y[chosen]])

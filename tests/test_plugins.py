@@ -1,0 +1,155 @@
+"""Plug-ins (docs/plugins.md): a trigger, a defense, an architecture, a dataset and an aggregator defined in
+the test tree (tests/plugins/, as a user's own package) and used from a spec as "plugins.<module>:<NAME>" and
+from Python, with no change to backfire; a tiny game filled with them."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from oracle.cli import main
+from oracle.federated.aggregators import aggregate
+from oracle.fill import make_oracle
+from oracle.specs import SpecError, load_spec
+from oracle.store.cache import ResultCache
+from strategies import (AGGREGATORS, ARCHITECTURES, DEFENSES, TRIGGERS, AggregatorStrategy, AttackerStrategy,
+                        DefenderStrategy)
+
+GAME = """
+[game]
+name = "plug-ins"
+n_attackers = 2
+seeds = [3407]
+
+[environment]
+dataset = "plugins.datasets:INVERTED_DIGITS"
+v_d = 0.5
+n_max = 2
+preset = "tiny"
+preset_overrides = { max_epochs = 3 }
+
+[[attackers]]
+name = "stripes"
+eps = 0.25
+p = 0.3
+trigger = "plugins.triggers:STRIPES"
+labels = { kind = "random" }
+
+[[defenders]]
+name = "MLP, noisy copies"
+architecture = "plugins.architectures:TinyMLP"
+defense = "plugins.defenses:NoisyCopies"
+params = { fraction = 0.5, sigma = 8.0 }
+"""
+
+FEDERATED = """
+[game]
+name = "plug-in aggregator"
+n_attackers = 1
+seeds = [3407]
+
+[environment]
+kind = "federated"
+preset = "reduced"
+overrides = { n_train = 400, n_test = 200, n_clients = 4, clients_per_round = 2, rounds = 1, local_epochs = 1, warm_start_epochs = 1 }
+
+[[attackers]]
+name = "black-box"
+mode = "black-box"
+every = 1
+
+[[defenders]]
+name = "clipped mean"
+aggregator = "plugins.aggregators:CLIPPED_MEAN"
+params = { bound = 0.05 }
+"""
+
+
+@pytest.fixture(autouse=True)
+def _registries_restored():
+    """Plug-ins registered by a test are removed after it, so other tests see backfire's own registries."""
+    from oracle.data.catalog import DATASETS
+
+    registries = (TRIGGERS, ARCHITECTURES, DEFENSES, AGGREGATORS, DATASETS)
+    before = [set(r) for r in registries]
+    yield
+    for registry, names in zip(registries, before):
+        for name in set(registry) - names:
+            registry.unregister(name)
+
+
+def test_a_spec_names_plugins_and_validates_their_parameters(tmp_path):
+    path = tmp_path / "g.toml"
+    path.write_text(GAME)
+    spec = load_spec(path)
+    defender = spec.defenders["MLP, noisy copies"]
+    assert defender.params_map == {"fraction": 0.5, "sigma": 8.0}
+    assert spec.attackers["stripes"].trigger == "plugins.triggers:STRIPES"
+    path.write_text(GAME.replace("sigma = 8.0", "sigma = 500.0"))
+    with pytest.raises(SpecError, match=r"sigma=500.0 is out of range: allowed \[0, 128\]"):
+        load_spec(path)
+    path.write_text(GAME.replace("plugins.defenses:NoisyCopies", "plugins.defenses:Nope"))
+    with pytest.raises(SpecError, match=r"plugins.defenses has no attribute 'Nope'"):
+        load_spec(path)
+
+
+def test_plugins_from_python():
+    from plugins.aggregators import CLIPPED_MEAN
+    from plugins.triggers import STRIPES
+
+    TRIGGERS.register(STRIPES)  # under its own name
+    actions = AttackerStrategy(name="s", trigger="stripes", eps=0.5).expand(2, 10)
+    from strategies import make_triggers
+
+    t = make_triggers(actions, (8, 8, 1))
+    assert t.masks[0, 0].all() and not t.masks[0, 1].any() and t.masks[1, 1].all()  # phase = the attacker's index
+    from oracle.defenses.implemented import defense_for
+
+    defense = defense_for(DefenderStrategy("plugins.architectures:TinyMLP", "plugins.defenses:NoisyCopies"))
+    x = np.zeros((10, 8, 8, 1), np.uint8) + 100
+    owner = np.array([-1] * 6 + [0] * 4)
+    xt, yt = defense.training_set(x, np.arange(10), owner)
+    assert len(xt) == 13 and set(yt[10:]) <= set(range(6)) and not np.array_equal(xt[10:], x[:3])
+    AGGREGATORS.register(CLIPPED_MEAN)
+    assert AggregatorStrategy("clipped-mean").params_map == {"bound": 0.01}
+    out = aggregate("clipped-mean", torch.tensor([[1.0, -0.001], [0.0, 0.003]]), [1, 1])
+    assert torch.allclose(out.update, torch.tensor([0.005, 0.001]))
+
+
+@pytest.mark.slow
+def test_fill_and_solve_a_tiny_game_of_plugins(tmp_path, capsys):
+    path = tmp_path / "g.toml"
+    path.write_text(GAME)
+    cache = tmp_path / "c.sqlite"
+    assert main(["fill", str(path), "--cache", str(cache), "--quiet"]) == 0
+    oracle = make_oracle(load_spec(path), cache=ResultCache(cache), train=False)
+    [job] = oracle.jobs()
+    outcome = oracle.cached(job)
+    assert outcome is not None and 0.0 <= outcome.attacker_payoff <= 1.0 and outcome.defender_val_acc > 0.3
+    assert outcome.extra["dataset"] == "UCI 8x8 digits, inverted"
+    # the defense's hook added the noisy copies: more training inputs than the joint dataset holds
+    profile = oracle.profile(job)
+    assert profile["defender"]["architecture"] == "plugins.architectures:TinyMLP"
+    assert profile["environment"]["dataset"] == "plugins.datasets:INVERTED_DIGITS"
+    capsys.readouterr()
+    assert main(["solve", str(path), "--cache", str(cache), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["equilibria"] and data["data"]["description"] == "UCI 8x8 digits, inverted"
+
+
+@pytest.mark.slow
+def test_fill_a_federated_game_with_a_plugin_aggregator(tmp_path):
+    path = tmp_path / "f.toml"
+    path.write_text(FEDERATED)
+    cache = tmp_path / "c.sqlite"
+    assert main(["fill", str(path), "--cache", str(cache), "--quiet"]) == 0
+    oracle = make_oracle(load_spec(path), cache=ResultCache(cache), train=False)
+    [job] = oracle.jobs()
+    outcome = oracle.cached(job)
+    assert outcome is not None and not math.isnan(outcome.attacker_payoff)
+    assert 0.0 < outcome.defender_val_acc <= 1.0
+    assert job.defender.aggregator == "plugins.aggregators:CLIPPED_MEAN"
