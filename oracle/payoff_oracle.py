@@ -32,6 +32,7 @@ from typing import Any, Callable, Hashable, Iterable, Sequence
 import numpy as np
 
 from gametheory import MissingPayoff, PayoffTable, Payoffs
+from gametheory.symmetric_file import outcome_role_payoffs
 from oracle.attacks.clean_label import DEFAULT_CONFIG as CLEAN_LABEL
 from oracle.attacks.clean_label import surrogate_perturbation
 from oracle.data.datasets import load_dataset, subset
@@ -427,12 +428,7 @@ class SymmetricSource:
             outcome = self.oracle.run(job) if self.train else self.oracle.cached(job)
             if outcome is None:
                 raise MissingPayoff(profile, f"no cached result for {job.describe()}")
-            asr = np.asarray(outcome.asr)
-            start = 0
-            for label, count in zip(self.labels, counts):
-                if count > 0:
-                    per_role.setdefault(label, []).append(float(np.nanmean(asr[start:start + count])))
-                start += count
-            per_role.setdefault("defender", []).append(1.0 - float(np.nanmean(asr)))
+            for role, value in outcome_role_payoffs(self.labels, counts, outcome.asr).items():
+                per_role.setdefault(role, []).append(value)
         return Payoffs(roles={r: float(np.mean(v)) for r, v in per_role.items()},
                        samples={r: tuple(v) for r, v in per_role.items()}, seeds=self.seeds)
