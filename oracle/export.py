@@ -45,6 +45,16 @@ round; ``defender_payoff`` = main-task accuracy − mean backdoor accuracy;
 ``southwest``: CIFAR-10 + Southwest planes); ``preset`` = the federated
 preset; ``n_max`` = N.
 
+For a game where each attacker chooses (a role-symmetric spec,
+``attackers_choose = "each"``; :func:`export_symmetric_game`) a row is one
+profile, seed and attacker: ``attacker`` names the profile (``"2 keep,
+1 escalate"``), ``count:<strategy>`` columns (one per attacker strategy,
+after ``defender``) hold its counts, ``strategy`` is the one attacker i plays
+in it (attackers ``0 … c_1−1`` the first, and so on), ``component`` is 0 and
+``weight`` 1. ``backfire solve`` and ``backfire plot`` recognise the
+``count:`` columns and read the rows back as the measured game
+(:func:`gametheory.symmetric_file.read_symmetric_table`).
+
 This module imports no torch.
 """
 
@@ -61,7 +71,7 @@ from oracle.jobs import Job, components
 from oracle.payoff_oracle import ORACLE_VERSION, PayoffOracle
 from oracle.store.outcome import Outcome
 
-__all__ = ["COLUMNS", "Export", "export_game", "outcome_rows", "to_csv", "to_json"]
+__all__ = ["COLUMNS", "Export", "export_game", "export_symmetric_game", "outcome_rows", "to_csv", "to_json"]
 
 COLUMNS = (
     "game", "kind", "attacker", "defender", "seed", "component", "weight", "strategy", "attacker_index", "target",
@@ -143,6 +153,46 @@ def export_game(oracle: PayoffOracle) -> Export:
     return Export([{c: r.get(c) for c in COLUMNS} for r in rows], missing, meta)
 
 
+def export_symmetric_game(oracle: PayoffOracle) -> Export:
+    """Every cached outcome of ``oracle``'s role-symmetric game, per attacker (module docstring); nothing is trained.
+
+    Order: profile (:meth:`gametheory.RoleSymmetricGame.all_profiles`), seed,
+    attacker. Profiles cached with some seeds only list the others in
+    ``missing``; profiles with no cached seed are left out (a search or DPR
+    analysis measures only some).
+    """
+    from gametheory.symmetric import COUNT_PREFIX
+    from oracle.payoff_oracle import SymmetricSource
+    from oracle.symmetric_fill import game_of
+
+    spec = oracle.spec
+    labels = list(spec.attackers)
+    source = SymmetricSource(oracle, labels, train=False)
+    env_cols = _environment_columns(oracle)
+    counts_cols = [f"{COUNT_PREFIX}{s}" for s in labels]
+    columns = [*COLUMNS[:4], *counts_cols, *COLUMNS[4:]]
+    rows: list[dict[str, Any]] = []
+    missing: list[dict[str, Any]] = []
+    for counts, d_label in game_of(spec).all_profiles():
+        name = ", ".join(f"{c} {s}" for s, c in zip(labels, counts) if c)
+        found = [(seed, key, oracle.cache.get(key)) for seed in spec.seeds
+                 for key in [oracle.key(source.job(counts, d_label, seed))]]
+        if all(outcome is None for _, _, outcome in found):
+            continue
+        plays = [s for s, c in zip(labels, counts) for _ in range(c)]
+        for seed, key, outcome in found:
+            if outcome is None:
+                missing.append({"attacker": name, "defender": d_label, "seed": seed, "component": 0})
+                continue
+            base = {**env_cols, **dict(zip(counts_cols, counts)), "attacker": name, "defender": d_label,
+                    "seed": seed, "component": 0, "weight": 1.0, "key": key}
+            rows.extend(outcome_rows(outcome, base, plays, oracle.defender_payoff(outcome)))
+    meta = {"game": spec.name, "kind": spec.environment.kind, "spec": spec.source, "n_attackers": spec.n_attackers,
+            "seeds": list(spec.seeds), "attackers_choose": "each", "attacker_strategies": labels,
+            "defenders": list(spec.defenders), "analysis": spec.analysis.to_dict(), "columns": columns}
+    return Export([{c: r.get(c) for c in columns} for r in rows], missing, meta)
+
+
 def _cell(value: Any) -> Any:
     if isinstance(value, float):
         return "" if math.isnan(value) else repr(value)
@@ -150,12 +200,13 @@ def _cell(value: Any) -> Any:
 
 
 def to_csv(export: Export) -> str:
-    """The rows as CSV: a header of :data:`COLUMNS`, floats at full precision, NaN as an empty field."""
+    """The rows as CSV: a header of the export's columns (:data:`COLUMNS`, plus ``count:`` ones), floats at full precision, NaN as an empty field."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    columns = export.meta.get("columns", COLUMNS)
+    writer.writerow(columns)
     for r in export.rows:
-        writer.writerow([_cell(r[c]) for c in COLUMNS])
+        writer.writerow([_cell(r[c]) for c in columns])
     return buf.getvalue()
 
 

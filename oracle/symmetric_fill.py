@@ -42,7 +42,7 @@ from oracle.payoff_oracle import PayoffOracle, SymmetricSource
 from oracle.symmetric_spec import Analysis, SymmetricGameSpec
 
 __all__ = ["IncompleteGame", "OracleSampler", "SymmetricFillReport", "analysis_profiles", "cached_game",
-           "fill_symmetric", "game_of", "override", "search_config", "solve_symmetric"]
+           "fill_symmetric", "game_of", "override", "search_config", "solve_measured", "solve_symmetric"]
 
 
 class IncompleteGame(LookupError):
@@ -195,10 +195,22 @@ def solve_symmetric(oracle: PayoffOracle, analysis: Analysis) -> tuple[SolveSumm
     :class:`IncompleteGame` if a profile it reads is not cached. ``"search"``:
     the same search as the fill, replayed on the cache.
     """
-    spec: SymmetricGameSpec = oracle.spec  # type: ignore[assignment]
-    method = analysis.resolved(spec)
+    summary, search, _ = solve_measured(oracle.spec, analysis, OracleSampler(oracle, train=False),
+                                        SymmetricSource(oracle, list(oracle.spec.attackers), train=False))
+    return summary, search
+
+
+def solve_measured(spec: Any, analysis: Analysis, sampler: Any, source: Any,
+                   method: str | None = None) -> tuple[SolveSummary, SearchResult | None, list]:
+    """:func:`solve_symmetric` on any measurements: ``sampler`` serves the search, ``source`` the full game.
+
+    ``spec`` needs ``name``, ``attackers``, ``defenders``, ``n_attackers``
+    and ``seeds`` (the seeds a profile may have, in order); ``method``
+    overrides ``analysis.resolved(spec)``. Also returns the equilibria
+    themselves (``sigma``, ``tau``: what :func:`gametheory.plots.plot_deviation_payoffs` marks).
+    """
+    method = method or analysis.resolved(spec)
     if method == "search":
-        sampler = OracleSampler(oracle, train=False)
         result = equilibrium_search(sampler, list(spec.attackers), list(spec.defenders), spec.n_attackers,
                                     search_config(spec, analysis))
         if not result.measured:
@@ -207,8 +219,8 @@ def solve_symmetric(oracle: PayoffOracle, analysis: Analysis) -> tuple[SolveSumm
         if result.missing:
             summary.notes.append(f"{len(result.missing)} profile(s) the search asks for are not cached: "
                                  "the search is not finished (run backfire fill)")
-        return summary, result
-    full = game_of(spec, SymmetricSource(oracle, list(spec.attackers), train=False))
+        return summary, result, list(result.equilibria)
+    full = game_of(spec, source)
     game = full if method == "full" else full.reduce(analysis.dpr)  # type: ignore[arg-type]
     missing = game.fill()
     if missing:
@@ -217,7 +229,7 @@ def solve_symmetric(oracle: PayoffOracle, analysis: Analysis) -> tuple[SolveSumm
                              f"{'full' if method == 'full' else f'DPR k={analysis.dpr}'} game are not cached: {shown}")
     equilibria = game.find_equilibria(method="regret-min")
     found_in = "full game" if method == "full" else f"DPR k={analysis.dpr}"
-    return summarize_symmetric(game, equilibria, found_in=found_in), None
+    return summarize_symmetric(game, equilibria, found_in=found_in), None, list(equilibria)
 
 
 def cached_game(oracle: PayoffOracle) -> RoleSymmetricGame:

@@ -28,6 +28,7 @@ from oracle.store.cache import ResultCache
 from oracle.store.outcome import Outcome
 from test_federated_game import TINY as FEDERATED
 from test_oracle import SPEC as ORACLE_SPEC
+from test_symmetric_games import SPEC as SYMMETRIC_SPEC
 
 MIX = """
 [[attackers]]
@@ -363,3 +364,70 @@ def test_real_fill_table_solve_round_trip(tmp_path, capsys):
     from_csv = _solve_json(capsys, str(out))
     assert [e["strategies"] for e in from_csv["equilibria"]] == [e["strategies"] for e in from_spec["equilibria"]]
     assert from_csv["table"] == from_spec["table"]
+
+
+# ---------------------------------------------------------------------------- games where each attacker chooses
+def _symmetric_rows(strategy_of_last: str = "escalate") -> list[dict]:
+    """Per-attacker rows of the profile (2 keep, 1 escalate) × 'none', two seeds, as `backfire table` writes them."""
+    rows = []
+    for seed, asr in ((3407, [0.2, 0.4, 0.9]), (3408, [0.3, 0.5, 0.7])):
+        for i, (s, a) in enumerate(zip(["keep", "keep", strategy_of_last], asr)):
+            rows.append({"attacker": "2 keep, 1 escalate", "defender": "none", "count:keep": 2, "count:escalate": 1,
+                         "seed": seed, "strategy": s, "attacker_index": i, "attack_success": a})
+    return rows
+
+
+def test_symmetric_rows_aggregate_by_the_oracles_rule(tmp_path, capsys):
+    from gametheory.symmetric_file import symmetric_records_from_rows
+
+    measured = symmetric_records_from_rows(_symmetric_rows())
+    record = measured.game.payoffs(((2, 1), "none"))
+    # per seed: keep = mean of attackers 0 and 1, escalate = attacker 2, defender = 1 - mean of all three
+    assert record.samples["keep"] == pytest.approx((0.3, 0.4)) and record.samples["escalate"] == pytest.approx((0.9, 0.7))
+    assert record.samples["defender"] == pytest.approx((0.5, 0.5)) and record.seeds == (3407, 3408)
+    assert measured.seeds == (3407, 3408) and measured.game.n_attackers == 3
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame(_symmetric_rows("keep")).to_csv(bad, index=False)
+    assert main(["solve", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "attacker 2 of profile (2, 1) plays 'escalate', not 'keep'" in err
+
+
+@pytest.mark.slow
+def test_table_of_a_symmetric_spec_solves_and_plots_as_the_spec(tmp_path, capsys):
+    spec = tmp_path / "sym.toml"
+    spec.write_text(SYMMETRIC_SPEC.format(n=3).replace('method = "search"\nsamples = 1\n', 'method = "full"\n'))
+    cache = str(tmp_path / "sym.sqlite")
+    assert main(["fill", str(spec), "--quiet", "--cache", cache]) == 0
+    rows_csv, rows_json = tmp_path / "rows.csv", tmp_path / "rows.json"
+    assert main(["table", str(spec), "--cache", cache, "--out", str(rows_csv)]) == 0
+    assert main(["table", str(spec), "--cache", cache, "--json", "--out", str(rows_json)]) == 0
+    capsys.readouterr()
+    df = pd.read_csv(rows_csv)
+    assert len(df) == 4 * 2 * 3  # profiles (3,0) (2,1) (1,2) (0,3) × seeds × attackers
+    assert list(df.columns) == [*COLUMNS[:4], "count:keep", "count:escalate", *COLUMNS[4:]]
+    mixed = df[(df["count:keep"] == 1) & (df["seed"] == 3408)].sort_values("attacker_index")
+    assert mixed["strategy"].tolist() == ["keep", "escalate", "escalate"] and (mixed["attacker"] == "1 keep, 2 escalate").all()
+    assert df["attack_success"].between(0, 1).all() and df["defender_val_acc"].between(0, 1).all()
+    assert (df["n_attackers"] == 3).all() and (df["preset"] == "tiny").all() and (df["dataset"] == "digits").all()
+    assert df["versions"].str.contains("torch=").all() and df["target"].notna().all()
+    assert json.loads(rows_json.read_text())["meta"]["analysis"] == {"method": "full", "confidence": 0.95,
+                                                                      "interval": "t", "tol": 0.0}
+
+    def solved(*args: str) -> dict:
+        assert main(["solve", *args, "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        out.pop("file")
+        return out
+
+    from_spec = solved(str(spec), "--cache", cache)
+    assert from_spec["game"] == "full game" and from_spec["equilibria"]
+    assert solved(str(rows_csv)) == from_spec and solved(str(rows_json)) == from_spec
+    # the search replays the same way on the export as on the cache
+    assert solved(str(rows_csv), "--search") == solved(str(spec), "--cache", cache, "--search")
+    n_eq = len(from_spec["equilibria"])
+    for source, extra in ((spec, ["--cache", cache]), (rows_csv, [])):
+        out = tmp_path / f"{source.stem}.png"
+        assert main(["plot", str(source), *extra, "--out", str(out), "--size", "6", "3", "--dpi", "50"]) == 0
+        assert f"({n_eq} symmetric equilibri" in capsys.readouterr().out
+        assert _png_size(out) == (300, 150)

@@ -117,3 +117,16 @@ def test_federated_cells_follow_the_federated_rule(tmp_path):
     cell = fl.payoffs(("bb", "FedAvg"))
     assert cell.roles == pytest.approx({"attacker": 0.3, "defender": 0.6})
     assert fl.defender_payoff(fl.cached(job)) == pytest.approx(0.6)
+
+
+def test_the_file_reader_applies_the_data_poisoning_rule():
+    """gametheory cannot import oracle, so reading an exported role-symmetric file applies the data-poisoning
+    rule through gametheory.symmetric_file.outcome_role_payoffs: it must agree with oracle.store.payoff_rules."""
+    from gametheory.symmetric_file import outcome_role_payoffs
+    from oracle.store.payoff_rules import attack_rate
+
+    asr = [0.2, float("nan"), 0.8, 0.5]
+    got = outcome_role_payoffs(["keep", "escalate"], [2, 2], asr)
+    assert got["keep"] == attack_rate(asr[:2]) == 0.2
+    assert got["escalate"] == attack_rate(asr[2:])
+    assert got["defender"] == 1.0 - attack_rate(asr)

@@ -38,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Solve the attacker/defender game of a payoff table (CSV or JSON) and print every equilibrium.",
     )
     solve.add_argument("file", help="payoff table: .csv or .json (columns attacker, defender, attacker_payoff, defender_payoff[, seed], "
-                       "or the per-attacker rows of 'backfire table'), or a game spec (.toml) to solve from the cache")
+                       "or the per-attacker rows of 'backfire table', also of a game where each attacker chooses: count:<strategy> "
+                       "columns), or a game spec (.toml) to solve from the cache")
     solve.add_argument("--method", default="auto", choices=list(METHODS), metavar="NAME",
                        help=f"equilibrium method: {', '.join(METHODS)} (default: auto)")
     solve.add_argument("--json", action="store_true", help="print one JSON object instead of text")

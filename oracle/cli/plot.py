@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import symmetric
 from .common import UsageError, oracle_from_args
 
 
@@ -19,7 +20,8 @@ def add_parser(sub, oracle_options) -> None:
         "with each equilibrium's support outlined, from a game spec's cache or a payoff file (.csv/.json, also "
         "the output of 'backfire table'). A role-symmetric payoff file (count:<strategy> columns) is drawn as "
         "deviation-payoff curves instead: each attacker strategy's payoff against how many of the others play "
-        "a focal strategy, per defender strategy.")
+        "a focal strategy, per defender strategy; so is a spec where each attacker chooses (from its cache), "
+        "with the equilibria its solve finds marked.")
     p.add_argument("file", help="game spec (.toml) or payoff table (.csv, .json)")
     p.add_argument("--out", required=True, metavar="FILE", help="the figure: .png or .svg")
     p.add_argument("--method", default="auto", choices=list(METHODS), metavar="NAME",
@@ -31,6 +33,7 @@ def add_parser(sub, oracle_options) -> None:
     p.add_argument("--dpi", type=int, default=150, help="dots per inch of a PNG (default 150)")
     p.add_argument("--title", default=None, help="title (default: the game's name)")
     oracle_options(p, training=False)
+    symmetric.add_options(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,20 +47,9 @@ def run(args: argparse.Namespace) -> int:
     if not out.parent.is_dir():
         raise UsageError(f"backfire: --out={args.out}: folder {out.parent} does not exist")
     path = Path(args.file)
-    if path.suffix.lower() in (".csv", ".json") and _is_role_symmetric(path):
+    if symmetric.is_symmetric_file(path):
         return _deviation_figure(args, path, out)
     return _heatmap_figure(args, path, out)
-
-
-def _is_role_symmetric(path: Path) -> bool:
-    from gametheory.symmetric import COUNT_PREFIX
-
-    if not path.is_file():
-        return False
-    if path.suffix.lower() == ".csv":
-        header = next((l for l in path.read_text(encoding="utf-8").splitlines() if l.strip() and not l.startswith("#")), "")
-        return any(c.strip().startswith(COUNT_PREFIX) for c in header.split(","))
-    return f'"{COUNT_PREFIX}' in path.read_text(encoding="utf-8")[:4096]
 
 
 def _heatmap_figure(args: argparse.Namespace, path: Path, out: Path) -> int:
@@ -84,22 +76,28 @@ def _heatmap_figure(args: argparse.Namespace, path: Path, out: Path) -> int:
 
 
 def _deviation_figure(args: argparse.Namespace, path: Path, out: Path) -> int:
-    import json
-
-    import pandas as pd
-
+    """Deviation-payoff curves of a role-symmetric spec's cached profiles or payoff file, with the
+    equilibria its solve finds (:func:`oracle.cli.symmetric.solution`) marked when it can solve."""
     from gametheory.plots import display_scale, plot_deviation_payoffs
-    from gametheory.symmetric import RoleSymmetricGame
 
-    if path.suffix.lower() == ".csv":
-        frame = pd.read_csv(path, comment="#")
-    else:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        frame = pd.DataFrame(data["rows"] if isinstance(data, dict) else data)
-    game = RoleSymmetricGame.from_dataframe(frame)
-    eqs = game.find_equilibria() if not game.missing_profiles() else []
+    try:
+        game, spec, summary, _, eqs = symmetric.solution(args)
+        notes = summary.notes
+    except UsageError as exc:
+        if path.suffix.lower() != ".toml":
+            raise
+        from oracle.symmetric_fill import cached_game
+
+        game, spec, eqs, notes = cached_game(oracle_from_args(args, train=False)), None, [], [str(exc)]
+        if not game.known_profiles():
+            raise
+    for note in notes:
+        print(f"backfire: note: {note.removeprefix('backfire: ')}" + ("" if eqs else " (no equilibria marked)"),
+              file=sys.stderr)
+    frame = game.to_dataframe()
     scale = display_scale(args.scale, frame.filter(like="payoff:").to_numpy(float))
+    name = spec.name if spec is not None else path.stem
     plot_deviation_payoffs(game, out, equilibria=eqs, scale=scale, size=tuple(args.size) if args.size else None,
-                           dpi=args.dpi, title=args.title or f"{path.stem}: deviation payoffs (N = {game.n_attackers})")
+                           dpi=args.dpi, title=args.title or f"{name}: deviation payoffs (N = {game.n_attackers})")
     print(f"wrote {out} ({len(eqs)} symmetric equilibri{'um' if len(eqs) == 1 else 'a'} marked)")
     return 0

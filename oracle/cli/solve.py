@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"backfire: --tol={args.tol} is out of range: allowed a positive number")
     if args.bootstrap < 0:
         raise UsageError(f"backfire: --bootstrap={args.bootstrap} is out of range: allowed ≥ 0")
-    if path.suffix.lower() == ".toml" and symmetric.is_symmetric_file(path):
+    if symmetric.is_symmetric_file(path):
         return symmetric.solve(args)
     # --json with missing cells: the report (missing cells, the known part) first, then the error (solve_json)
     on_missing = (lambda t: print_partial(path, args.method, args.scale, t)) if args.json else None

@@ -37,8 +37,15 @@ def is_symmetric(spec) -> bool:
 
 
 def is_symmetric_file(path) -> bool:
-    """Whether a spec file says each attacker chooses (an unreadable file is left to the usual reader)."""
+    """Whether a spec file says each attacker chooses, or a payoff file (.csv/.json) holds such a game
+    (:func:`gametheory.symmetric_file.is_symmetric_table`); an unreadable file is left to the usual reader."""
+    from pathlib import Path
+
+    from gametheory.symmetric_file import is_symmetric_table
     from oracle.specs import SpecError, read_spec_file
+
+    if Path(path).suffix.lower() in (".csv", ".json"):
+        return is_symmetric_table(path)
 
     try:
         game = read_spec_file(path).get("game", {})
@@ -47,10 +54,11 @@ def is_symmetric_file(path) -> bool:
     return isinstance(game, dict) and game.get("attackers_choose") == "each"
 
 
-def analysis_from_args(args: argparse.Namespace, spec):
-    """The spec's ``[analysis]`` with the command-line options over it."""
-    from dataclasses import replace
+def analysis_from_args(args: argparse.Namespace, spec, base=None):
+    """The spec's ``[analysis]`` (or ``base``) with the command-line options over it."""
+    from dataclasses import is_dataclass, replace
 
+    from gametheory.symmetric import dpr_valid_sizes
     from oracle.specs import SpecError
     from oracle.symmetric_fill import override
 
@@ -60,8 +68,12 @@ def analysis_from_args(args: argparse.Namespace, spec):
     options = {"method": method, "dpr": getattr(args, "dpr", None), "max_profiles": getattr(args, "budget", None),
                "max_samples": getattr(args, "max_samples", None), "confidence": getattr(args, "confidence", None)}
     try:
-        analysis = override(spec.analysis, options)
-        replace(spec, analysis=analysis)  # validates dpr against N
+        analysis = override(spec.analysis if base is None else base, options)
+        if is_dataclass(spec):
+            replace(spec, analysis=analysis)  # validates dpr against N
+        elif analysis.dpr is not None and analysis.dpr not in dpr_valid_sizes(spec.n_attackers):
+            raise SpecError(f"--dpr={analysis.dpr} is not a valid reduction of N={spec.n_attackers}: allowed "
+                            f"{', '.join(map(str, dpr_valid_sizes(spec.n_attackers)))} ((N−1) divisible by (k−1))")
     except SpecError as exc:
         raise UsageError(f"backfire: {exc}") from None
     return analysis
@@ -128,23 +140,71 @@ def fill(args: argparse.Namespace, oracle) -> int:
     return 0
 
 
-def solve(args: argparse.Namespace) -> int:
-    from oracle.symmetric_fill import IncompleteGame, solve_symmetric
+def solution(args: argparse.Namespace):
+    """``(game, spec, summary, search, equilibria)`` of a role-symmetric spec (from the cache) or payoff file.
 
-    args.spec = args.file
-    oracle = oracle_from_args(args, train=False)
-    analysis = analysis_from_args(args, oracle.spec)
+    ``game`` is the full game holding every measured profile; a file is
+    solved as its spec is (:func:`oracle.symmetric_fill.solve_measured`), with
+    the analysis its JSON export carries (``meta.analysis``), else the
+    default (the full game when it has at most 60 profiles, else the search),
+    the command-line options over it.
+    """
+    from pathlib import Path
+
+    from gametheory.sources import MappingSource
+    from oracle.symmetric_fill import IncompleteGame, OracleSampler, cached_game, solve_measured
+    from oracle.payoff_oracle import SymmetricSource
+
+    path = Path(args.file)
+    if path.suffix.lower() == ".toml":
+        args.spec = args.file
+        oracle = oracle_from_args(args, train=False)
+        spec, analysis = oracle.spec, analysis_from_args(args, oracle.spec)
+        sampler, source = OracleSampler(oracle, train=False), SymmetricSource(oracle, list(spec.attackers), train=False)
+        game = cached_game(oracle)
+    else:
+        game, spec, analysis, sampler = measured_file(args, path)
+        source = MappingSource(sampler.records)
     try:
-        summary, search = solve_symmetric(oracle, analysis)
+        summary, search, equilibria = solve_measured(spec, analysis, sampler, source)
     except IncompleteGame as exc:
-        raise UsageError(f"backfire: {args.file}: {exc}; run 'backfire fill {args.file}' first") from None
+        fix = f"run 'backfire fill {args.file}' first" if path.suffix.lower() == ".toml" else "measure them first"
+        raise UsageError(f"backfire: {args.file}: {exc}; {fix}") from None
+    return game, spec, summary, search, equilibria
+
+
+def measured_file(args: argparse.Namespace, path):
+    """A role-symmetric payoff file as ``(game, spec-like namespace, analysis, sampler)``."""
+    from types import SimpleNamespace
+
+    from gametheory.symmetric_file import RecordSampler, read_symmetric_table
+    from oracle.specs import SpecError
+    from oracle.symmetric_spec import Analysis
+
+    from .common import one_line
+
+    try:
+        measured = read_symmetric_table(path)
+        base = Analysis.from_dict(measured.meta.get("analysis") or {})
+    except (ValueError, KeyError, SpecError) as exc:
+        raise UsageError(f"backfire: {path}: {one_line(exc)}") from None
+    game = measured.game
+    spec = SimpleNamespace(name=measured.meta.get("game", path.stem), attackers=list(game.attacker_strategies),
+                           defenders=list(game.defender_strategies), n_attackers=game.n_attackers,
+                           seeds=measured.seeds or (0,), num_profiles=game.num_profiles)
+    sampler = RecordSampler(measured.records, measured.seeds)
+    return game, spec, analysis_from_args(args, spec, base), sampler
+
+
+def solve(args: argparse.Namespace) -> int:
+    _, spec, summary, search, _ = solution(args)
     if args.json:
-        out = {"file": str(args.file), "name": oracle.spec.name, **summary.to_dict()}
+        out = {"file": str(args.file), "name": spec.name, **summary.to_dict()}
         if search is not None:
             out["search"] = search.to_dict()
         print(json.dumps(out, indent=2))
     else:
-        print(format_summary(summary, oracle.spec))
+        print(format_summary(summary, spec))
     return 0
 
 

@@ -1,4 +1,4 @@
-"""``backfire table``: a game's cached outcomes, one row per cell, seed, component and attacker (CSV or JSON).
+"""``backfire table``: a game's cached outcomes, one row per cell (or profile), seed, component and attacker (CSV or JSON).
 
 The columns are documented in :mod:`oracle.export`; ``backfire solve`` and
 ``backfire plot`` read the file back, pandas reads it as it is. Nothing is
@@ -20,6 +20,8 @@ def add_parser(sub, oracle_options) -> None:
         description="Write every cached outcome of a game spec as a long table: one row per (attacker strategy, "
         "defender strategy, seed, mixture component, attacker), with each attacker's target, attack success, "
         "accuracies, the defender's validation accuracy, N, preset, dataset, seed and versions. "
+        "For a spec where each attacker chooses: one row per cached profile, seed and attacker, with the profile's "
+        "counts as count:<strategy> columns. "
         "'backfire solve' and 'backfire plot' read it back; so does pandas (pd.read_csv). Trains nothing.")
     p.add_argument("spec", help="game spec (.toml)")
     fmt = p.add_mutually_exclusive_group()
@@ -30,7 +32,9 @@ def add_parser(sub, oracle_options) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from oracle.export import export_game, to_csv, to_json
+    from oracle.export import export_game, export_symmetric_game, to_csv, to_json
+
+    from .symmetric import is_symmetric
 
     as_json = args.json
     if args.out is not None:
@@ -41,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"backfire: --out={args.out} does not match --{'json' if as_json else 'csv'}")
         as_json = suffix == ".json"
     oracle = oracle_from_args(args, train=False)
-    export = export_game(oracle)
+    export = export_symmetric_game(oracle) if is_symmetric(oracle.spec) else export_game(oracle)
     if not export.rows:
         raise UsageError(f"backfire: {args.spec}: no cached outcome in {oracle.cache.path}; run 'backfire fill {args.spec}' first")
     text = to_json(export) + "\n" if as_json else to_csv(export)
