@@ -13,7 +13,8 @@ import time
 import numpy as np
 
 from gametheory.sources import Payoffs
-from gametheory.symmetric import RoleSymmetricGame, num_profiles
+from gametheory.count_profiles import num_profiles
+from gametheory.symmetric import RoleSymmetricGame
 
 SEED = 3407
 

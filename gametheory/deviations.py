@@ -13,14 +13,9 @@ from typing import Sequence
 
 import numpy as np
 
-from .symmetric import (
-    DEFENDER_ROLE,
-    Profile,
-    dpr_attacker_profile,
-    dpr_defender_profiles,
-    multinomial_profiles,
-    multinomial_weights,
-)
+from .count_profiles import multinomial_profiles, multinomial_weights
+from .dpr import dpr_attacker_profile, dpr_defender_profiles
+from .symmetric_table import DEFENDER_ROLE, Profile
 
 __all__ = ["Key", "deviation_gains", "dpr_reads", "subgame_profiles"]
 
@@ -32,7 +27,7 @@ def dpr_reads(profile: Profile, n_attackers: int, attackers: Sequence[str]) -> d
     """Per role, the full-game ``(profile, weight)`` pairs a ``k``-player DPR profile's payoff is read from.
 
     Attacker strategy ``s``: ``[(dpr_attacker_profile(c, s, N), 1)]``; the
-    defender: :func:`~gametheory.symmetric.dpr_defender_profiles`. With
+    defender: :func:`~gametheory.dpr.dpr_defender_profiles`. With
     ``sum(c) = N`` (no reduction) every role reads the profile itself.
     """
     counts, d = profile

@@ -23,7 +23,8 @@ import pandas as pd
 
 from .payoffs import PayoffTable
 from .sources import MissingPayoff
-from .symmetric import RoleSymmetricGame, multinomial_profiles, multinomial_weights
+from .count_profiles import multinomial_profiles, multinomial_weights
+from .symmetric import RoleSymmetricGame
 
 __all__ = ["FORMATS", "DPI", "display_scale", "heatmap_size", "plot_payoff_heatmap", "deviation_curves", "plot_deviation_payoffs"]
 

@@ -42,8 +42,8 @@ analysis (EGTA) and its *quiesce* procedure [JSW10]_, [Wel16]_:
 The search runs on the full game (``N`` attackers) or on its
 deviation-preserving reduction (``dpr=k``): it then searches the ``k``-player
 reduced game, and measures the full-game profiles each reduced profile reads
-(:func:`gametheory.symmetric.dpr_attacker_profile`,
-:func:`~gametheory.symmetric.dpr_defender_profiles`).
+(:func:`gametheory.dpr.dpr_attacker_profile`,
+:func:`~gametheory.dpr.dpr_defender_profiles`).
 
 **Resuming.** The search keeps no state beyond the source's data: every
 decision is a function of the samples returned so far, of which it uses only
@@ -99,14 +99,11 @@ import numpy as np
 from .deviations import Key, deviation_gains, dpr_reads, subgame_profiles
 from .sampling import INTERVALS, as_sample_source, confidence_radius, sample_values, union_delta
 from .sources import Payoffs
-from .symmetric import (
-    DEFENDER_ROLE,
-    Profile,
-    Regret,
-    RoleSymmetricGame,
-    check_dpr,
-    num_profiles,
-)
+from .count_profiles import num_profiles
+from .dpr import check_dpr
+from .symmetric import RoleSymmetricGame
+from .symmetric_dynamics import Regret
+from .symmetric_table import DEFENDER_ROLE, Profile
 
 __all__ = ["SearchConfig", "Candidate", "SearchResult", "equilibrium_search"]
 

@@ -46,7 +46,8 @@ import numpy as np
 from .parsing import decode
 from .per_attacker import MARKER
 from .sources import MappingSource, Payoffs
-from .symmetric import COUNT_PREFIX, DEFENDER_ROLE, RoleSymmetricGame
+from .symmetric import RoleSymmetricGame
+from .symmetric_table import COUNT_PREFIX, DEFENDER_ROLE
 
 __all__ = ["FORMAT", "MeasuredGame", "RecordSampler", "is_symmetric_table", "outcome_role_payoffs", "symmetric_game_to_dict",
            "symmetric_game_from_dict", "symmetric_records_from_rows", "write_symmetric_game",

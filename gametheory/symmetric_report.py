@@ -43,7 +43,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from .sources import MissingPayoff
-from .symmetric import DEFENDER_ROLE, RoleSymmetricGame, multinomial_profiles, multinomial_weights, num_profiles
+from .count_profiles import multinomial_profiles, multinomial_weights, num_profiles
+from .symmetric import RoleSymmetricGame
+from .symmetric_table import DEFENDER_ROLE
 
 __all__ = ["BestOutcome", "EquilibriumReport", "SolveSummary", "collective_payoffs", "best_symmetric_outcome",
            "summarize_symmetric", "summarize_search"]

@@ -39,7 +39,9 @@ import numpy as np
 from scipy.special import expit
 
 from .sources import MissingPayoff, Payoffs
-from .symmetric import DEFAULT_SEED, DEFENDER_ROLE, RoleSymmetricGame
+from .symmetric import RoleSymmetricGame
+from .symmetric_dynamics import DEFAULT_SEED
+from .symmetric_table import DEFENDER_ROLE
 
 __all__ = ["SyntheticGame", "SyntheticSource", "escalation_game", "coordination_game", "random_game"]
 

@@ -12,17 +12,10 @@ from hypothesis import given, settings, strategies as st
 from scipy.stats import multinomial
 
 from gametheory.sources import MissingPayoff, Payoffs
-from gametheory.symmetric import (
-    DPRSource,
-    RoleSymmetricGame,
-    dpr_attacker_profile,
-    dpr_defender_profiles,
-    dpr_valid_sizes,
-    multinomial_profiles,
-    multinomial_weights,
-    num_profiles,
-    replicator_step,
-)
+from gametheory.count_profiles import multinomial_profiles, multinomial_weights, num_profiles
+from gametheory.dpr import DPRSource, dpr_attacker_profile, dpr_defender_profiles, dpr_valid_sizes
+from gametheory.symmetric import RoleSymmetricGame
+from gametheory.symmetric_dynamics import replicator_step
 
 NONE = "none"
 
@@ -627,3 +620,18 @@ def test_find_equilibria_says_when_a_method_found_nothing():
     assert cycling.note.startswith("replicator found no equilibrium: none of the ") and "may cycle" in cycling.note
     found = game.find_equilibria(method="regret-min", tol=1e-9)
     assert len(found) == 1 and found.note is None
+
+
+def test_the_concept_entry_still_exports_the_names_that_moved_out():
+    """``from gametheory.symmetric import X`` keeps working for the names now kept in smaller modules."""
+    import gametheory.symmetric as entry
+    from gametheory import count_profiles, dpr, symmetric_dynamics, symmetric_table
+
+    homes = {count_profiles: ["num_profiles", "multinomial_profiles", "multinomial_weights", "MAX_PROFILES"],
+             dpr: ["DPRSource", "check_dpr", "dpr_valid_sizes", "dpr_attacker_profile", "dpr_defender_profiles"],
+             symmetric_dynamics: ["DEFAULT_SEED", "Regret", "DynamicsResult", "replicator_step"],
+             symmetric_table: ["COUNT_PREFIX", "DEFENDER_ROLE", "PAYOFF_PREFIX", "Profile"]}
+    for home, names in homes.items():
+        for name in names:
+            assert name in entry.__all__ and getattr(entry, name) is getattr(home, name), name
+    assert issubclass(entry.RoleSymmetricGame, symmetric_table.RoleSymmetricTable)
