@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linprog
 
-from .equilibria import DEFAULT_TOL, as_game, payoff_scale
+from .bimatrix import DEFAULT_TOL, as_game, payoff_scale
 
 __all__ = [
     "expected_payoffs",

@@ -30,7 +30,9 @@ import itertools
 
 import numpy as np
 
-from .equilibria import DEFAULT_TOL, METHODS, SUPPORT_TOL, Solutions, as_game, checked_equilibria, solve
+from .bimatrix import DEFAULT_TOL, Solutions, as_game, checked_equilibria
+from .equilibria import METHODS, solve
+from .support_enumeration import SUPPORT_TOL
 
 __all__ = ["solve_many", "BATCH_LIMIT"]
 
@@ -45,7 +47,7 @@ _ALL_EQUILIBRIA = ("auto", "vertex-enumeration", "support-enumeration")
 
 
 def _stack_unit(M: np.ndarray) -> np.ndarray:
-    """Each game's matrix mapped onto [1, 2] (constant matrices onto 1), as in ``_normalise``."""
+    """Each game's matrix mapped onto [1, 2] (constant matrices onto 1), as in :func:`~gametheory.bimatrix.normalised`."""
     lo = M.min(axis=(1, 2), keepdims=True)
     span = M.max(axis=(1, 2), keepdims=True) - lo
     return 1.0 + np.divide(M - lo, span, out=np.zeros_like(M), where=span > 0)

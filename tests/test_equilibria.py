@@ -201,12 +201,12 @@ def test_constant_sum_at_extreme_payoff_scales(scale):
 def test_a_fallback_is_reported_not_silent(monkeypatch):
     from scipy.spatial import QhullError
 
-    from gametheory import equilibria
+    from gametheory import vertex_enumeration
 
     def refuse(M):
         raise QhullError("QH6154 Qhull precision error: initial simplex is flat")
 
-    monkeypatch.setattr(equilibria, "_polytope_vertices", refuse)
+    monkeypatch.setattr(vertex_enumeration, "polytope_vertices", refuse)
     A, B = np.array([[3.0, 0.0], [5.0, 1.0]]), np.array([[3.0, 5.0], [0.0, 1.0]])
     found = solve(A, B, "vertex-enumeration")
     assert as_set(found) == {((0.0, 1.0), (0.0, 1.0))}
