@@ -27,18 +27,8 @@ vertices, Lemke–Howson paths), :mod:`gametheory.polytopes`; the methods,
 :mod:`gametheory.lemke_howson` and :mod:`gametheory.zero_sum`. This module
 is the entry: its ``__all__`` names them all.
 
-References
-----------
-.. [NRTV07] Nisan, Roughgarden, Tardos, Vazirani (eds.), *Algorithmic Game
-   Theory*, CUP 2007, ch. 3 (von Stengel): support enumeration (Alg. 3.4),
-   vertex enumeration (Alg. 3.5), Lemke–Howson (Alg. 3.6).
-.. [AvRvSvS10] Avis, Rosenberg, Savani, von Stengel, "Enumeration of Nash
-   equilibria for two-player games", Economic Theory 42 (2010): in a
-   degenerate game the extreme equilibria are the completely labelled vertex
-   pairs of the best-response polytopes.
-.. [vN28] von Neumann, "Zur Theorie der Gesellschaftsspiele" (1928): minimax;
-   in a constant-sum game the equilibria are the products of the two
-   players' sets of optimal (maximin) strategies.
+The references (von Stengel's chapter of [NRTV07], Avis et al. 2010, von
+Neumann 1928) are given in the modules that use them.
 """
 
 from __future__ import annotations
