@@ -28,7 +28,9 @@ from .normal_form import BootstrapResult, Equilibrium, NormalFormGame
 from .payoffs import PayoffFileError, PayoffTable
 from .sources import MappingSource, MissingPayoff, Payoffs, PayoffSource
 from .sampling import PayoffSourceSampler, SampleSource, as_sample_source
-from .search import Candidate, SearchConfig, SearchResult, equilibrium_search
+from .search import equilibrium_search
+from .search_config import SearchConfig
+from .search_results import Candidate, SearchResult
 from .symmetric import RoleSymmetricGame
 from .symmetric_report import SolveSummary, best_symmetric_outcome, summarize_search, summarize_symmetric
 

@@ -91,166 +91,27 @@ References
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
-from .deviations import Key, deviation_gains, dpr_reads, subgame_profiles
-from .sampling import INTERVALS, as_sample_source, confidence_radius, sample_values, union_delta
-from .sources import Payoffs
 from .count_profiles import num_profiles
+from .deviations import Key, deviation_gains, dpr_reads, subgame_profiles
 from .dpr import check_dpr
+from .sampling import as_sample_source, confidence_radius, sample_values, union_delta
+from .search_config import SearchConfig
+from .search_results import STATUSES, Candidate, SearchResult
+from .sources import Payoffs
 from .symmetric import RoleSymmetricGame
 from .symmetric_dynamics import Regret
 from .symmetric_table import DEFENDER_ROLE, Profile
 
 __all__ = ["SearchConfig", "Candidate", "SearchResult", "equilibrium_search"]
 
-#: Candidate statuses, from best to worst.
-STATUSES = ("confirmed", "accepted", "unconfirmed", "refuted")
 #: A subgame equilibrium's probabilities below this are dropped (a near-pure point becomes pure).
 DROP_BELOW = 1e-3
 #: Share of a gain's radius whose profiles get more samples when it is ambiguous.
 RADIUS_SHARE = 0.9
-
-
-
-@dataclass(frozen=True)
-class SearchConfig:
-    """Budget, tolerance and confidence of :func:`equilibrium_search` (module docstring).
-
-    ``max_profiles``/``max_samples``: budget in distinct full-game profiles and
-    in samples (``None``: unlimited). ``tol``: a deviation gaining more than
-    this refutes a candidate. ``delta``: total failure probability of all
-    confidence intervals. ``interval``: ``"t"`` or ``"hoeffding"``.
-    ``initial_samples``: samples of a newly measured profile;
-    ``max_samples_per_profile``: cap of adaptive seeds. ``dpr``: search the
-    ``k``-player DPR reduction instead of the full game. ``stop_at_first``:
-    stop exploring once one candidate is confirmed or accepted (sampling
-    still settles the candidates at hand), instead of exploring until every
-    candidate is settled. ``solvers``: the methods of
-    :meth:`~gametheory.symmetric.RoleSymmetricGame.find_equilibria` run on
-    each subgame (from its default starts: uniform and every pure profile),
-    ``solver_steps`` each.
-    """
-
-    max_profiles: int | None = None
-    max_samples: int | None = None
-    tol: float = 0.0
-    delta: float = 0.05
-    interval: str = "t"
-    initial_samples: int = 2
-    max_samples_per_profile: int = 16
-    payoff_range: tuple[float, float] = (0.0, 1.0)
-    dpr: int | None = None
-    stop_at_first: bool = False
-    solvers: tuple[str, ...] = ("regret-min",)
-    solver_steps: int = 500
-    max_rounds: int = 500
-
-    def __post_init__(self):
-        if self.interval not in INTERVALS:
-            raise ValueError(f"interval must be one of {list(INTERVALS)}, got {self.interval!r}")
-        if not 0 < self.delta < 1:
-            raise ValueError(f"delta must be in (0, 1), got {self.delta!r}")
-        if not (isinstance(self.tol, (int, float)) and self.tol >= 0):
-            raise ValueError(f"tol must be a number >= 0, got {self.tol!r}")
-        if not 1 <= self.initial_samples <= self.max_samples_per_profile:
-            raise ValueError(f"initial_samples must be in [1, max_samples_per_profile={self.max_samples_per_profile}], "
-                             f"got {self.initial_samples}")
-        for name in ("max_profiles", "max_samples"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
-
-
-@dataclass(frozen=True, eq=False)
-class Candidate:
-    """A candidate equilibrium ``(σ, τ)`` of the searched game and what the search knows of it.
-
-    ``gains``: per deviation (``"attacker:<s>"``, ``"defender:<d>"``), the
-    estimated gain and its confidence radius. ``regret``: point estimate;
-    ``regret_bound``: its upper confidence bound (``inf`` if a profile is missing).
-    """
-
-    sigma: np.ndarray
-    tau: np.ndarray
-    attacker_strategies: tuple[str, ...]
-    defender_strategies: tuple[str, ...]
-    subgame: tuple[tuple[str, ...], tuple[str, ...]]
-    status: str
-    regret: Regret
-    regret_bound: float
-    gains: dict[str, tuple[float, float]] = field(default_factory=dict)
-
-    def attacker_mixture(self) -> dict[str, float]:
-        return {s: float(p) for s, p in zip(self.attacker_strategies, self.sigma) if p > 0}
-
-    def defender_mixture(self) -> dict[str, float]:
-        return {d: float(p) for d, p in zip(self.defender_strategies, self.tau) if p > 0}
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "attacker_mixture": self.attacker_mixture(),
-            "defender_mixture": self.defender_mixture(),
-            "status": self.status,
-            "subgame": {"attacker": list(self.subgame[0]), "defender": list(self.subgame[1])},
-            "regret": {"attacker": self.regret.attacker, "defender": self.regret.defender},
-            "regret_bound": _finite(self.regret_bound),
-            "gains": {k: {"estimate": g, "radius": _finite(r)} for k, (g, r) in self.gains.items()},
-        }
-
-
-@dataclass(frozen=True, eq=False)
-class SearchResult:
-    """What :func:`equilibrium_search` found and spent.
-
-    ``equilibria``: confirmed then accepted candidates, lowest ``regret_bound``
-    first; ``candidates``: all of the last round (refuted ones too).
-    ``measured``: full-game profile -> samples held; ``missing``: profile ->
-    why the source could not serve it; ``steps``: the batches requested, in
-    order (each a list of ``(profile, n)``); ``game``: the searched game (``N``
-    or ``dpr`` players) holding the mean payoffs of every profile it could read.
-    """
-
-    equilibria: list[Candidate]
-    candidates: list[Candidate]
-    explored: list[tuple[tuple[str, ...], tuple[str, ...]]]
-    measured: dict[Profile, int]
-    missing: dict[Profile, str]
-    steps: list[list[tuple[Profile, int]]]
-    budget_exhausted: bool
-    config: SearchConfig
-    game: RoleSymmetricGame
-
-    @property
-    def n_profiles(self) -> int:
-        return len(self.measured)
-
-    @property
-    def n_samples(self) -> int:
-        return int(sum(self.measured.values()))
-
-    def to_dict(self) -> dict[str, Any]:
-        cfg = {k: getattr(self.config, k) for k in self.config.__dataclass_fields__}
-        cfg["payoff_range"] = list(cfg["payoff_range"])
-        return {
-            "equilibria": [c.to_dict() for c in self.equilibria],
-            "candidates": [c.to_dict() for c in self.candidates],
-            "explored": [{"attacker": list(s), "defender": list(t)} for s, t in self.explored],
-            "measured": [{"counts": list(p[0]), "defender": p[1], "samples": n} for p, n in self.measured.items()],
-            "missing": [{"counts": list(p[0]), "defender": p[1], "reason": r} for p, r in self.missing.items()],
-            "n_profiles": self.n_profiles,
-            "n_samples": self.n_samples,
-            "n_steps": len(self.steps),
-            "budget_exhausted": self.budget_exhausted,
-            "config": cfg,
-        }
-
-
-def _finite(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None
 
 
 # =========================================================================== the search
