@@ -7,7 +7,7 @@ has a mean, a standard deviation (ddof = 1) and a count. Cells may be missing
 (not yet measured); a game can only be solved once none are.
 
 Files use one *long* format, in CSV or JSON, one record per cell or per
-(cell, seed)::
+(cell, seed), read and written by :mod:`gametheory.payoff_files`::
 
     attacker,defender,attacker_payoff,defender_payoff[,seed]
 
@@ -23,9 +23,6 @@ component and attacker; :mod:`gametheory.per_attacker`) is read too, by its
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,18 +32,22 @@ import numpy as np
 import pandas as pd
 
 from . import per_attacker
-from .parsing import as_integer, as_name, as_number, decode, show
+from .payoff_files import (
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    PayoffFileError,
+    cell_samples,
+    csv_records,
+    csv_text,
+    json_records,
+    json_text,
+    read_text,
+)
 from .sources import MissingPayoff, Payoffs
 
 __all__ = ["PayoffTable", "PayoffFileError", "REQUIRED_COLUMNS", "OPTIONAL_COLUMNS"]
 
-REQUIRED_COLUMNS = ("attacker", "defender", "attacker_payoff", "defender_payoff")
-OPTIONAL_COLUMNS = ("seed",)
 _ROLES = ("attacker", "defender")
-
-
-class PayoffFileError(ValueError):
-    """A payoff file (or records) that cannot be read, naming the place at fault."""
 
 
 @dataclass(frozen=True)
@@ -126,55 +127,10 @@ class PayoffTable:
         source in error messages; ``first_line`` is the line number of the
         first record (for files with a header).
         """
-        rows = list(records)
-        if not rows:
-            raise PayoffFileError(f"{where}: no payoff rows")
-        attackers: list[str] = []
-        defenders: list[str] = []
-        samples: dict[tuple[str, str], list[tuple[float, float, int | None, str]]] = {}
-        for k, row in enumerate(rows):
-            line = _place(row.get("__line__", first_line + k))
-            missing = [c for c in REQUIRED_COLUMNS if c not in row]
-            if missing:
-                raise PayoffFileError(
-                    f"{where}: {line} lacks column(s) {', '.join(missing)} "
-                    f"(required: {', '.join(REQUIRED_COLUMNS)}; optional: seed)"
-                )
-            a_label = as_name(row["attacker"], f"{where}: {line}, column 'attacker'", PayoffFileError)
-            d_label = as_name(row["defender"], f"{where}: {line}, column 'defender'", PayoffFileError)
-            vals = [as_number(row[c], f"{where}: {line}, column '{c}'", PayoffFileError)
-                    for c in ("attacker_payoff", "defender_payoff")]
-            seed = row.get("seed")
-            if seed is not None and not (isinstance(seed, str) and not seed.strip()):
-                seed = as_integer(seed, f"{where}: {line}, column 'seed'", PayoffFileError)
-            else:
-                seed = None
-            if a_label not in attackers:
-                attackers.append(a_label)
-            if d_label not in defenders:
-                defenders.append(d_label)
-            samples.setdefault((a_label, d_label), []).append((vals[0], vals[1], seed, line))
+        attackers, defenders, cells = cell_samples(records, where, first_line)
         table = cls(tuple(attackers), tuple(defenders), meta=dict(meta or {}))
-        for (a_label, d_label), cell in samples.items():
-            seeds = [s for _, _, s, _ in cell]
-            if len(cell) > 1:
-                if any(s is None for s in seeds):
-                    lines = ", ".join(str(l) for *_, l in cell)
-                    raise PayoffFileError(
-                        f"{where}: cell (attacker={a_label!r}, defender={d_label!r}) appears at "
-                        f"{lines}; repeated cells need distinct values in column 'seed'"
-                    )
-                if len(set(seeds)) != len(seeds):
-                    dup = next(l for (*_, s, l) in cell if seeds.count(s) > 1)
-                    raise PayoffFileError(
-                        f"{where}: {dup}: seed repeated for cell "
-                        f"(attacker={a_label!r}, defender={d_label!r})"
-                    )
-            order = sorted(range(len(cell)), key=lambda t: (seeds[t] is None, seeds[t] or 0))
-            values = np.array([[cell[t][0], cell[t][1]] for t in order], dtype=float)
-            table._cells[(attackers.index(a_label), defenders.index(d_label))] = _Cell(
-                values, tuple(seeds[t] for t in order)
-            )
+        for key, (values, seeds) in cells.items():
+            table._cells[key] = _Cell(values, seeds)
         return table
 
     @classmethod
@@ -226,19 +182,7 @@ class PayoffTable:
         is :class:`PayoffFileError`, one line naming the file and, where there
         is one, the line (CSV; JSON syntax: line and column) or key (JSON).
         """
-        path = Path(path)
-        suffix = path.suffix.lower()
-        if not path.exists():
-            raise PayoffFileError(f"{path}: no such file")
-        if path.is_dir():
-            raise PayoffFileError(f"{path}: is a directory, expected a .csv or .json payoff file")
-        if suffix not in (".csv", ".json"):
-            raise PayoffFileError(f"{path}: unknown payoff file type '{path.suffix}' (allowed: .csv, .json)")
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise PayoffFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-        text = decode(data, str(path), PayoffFileError)
+        text, suffix = read_text(path)
         if suffix == ".csv":
             return cls.read_csv_text(text, where=str(path))
         return cls.read_json_text(text, where=str(path))
@@ -246,35 +190,7 @@ class PayoffTable:
     @classmethod
     def read_csv_text(cls, text: str, where: str = "CSV") -> "PayoffTable":
         """A table from CSV text: ``#`` comment lines, a header, one record per line."""
-        lines = io.StringIO(text.removeprefix("\ufeff"), newline=None).read().split("\n")
-        meta_lines, header_line = [], None
-        for number, line in enumerate(lines, start=1):
-            if line.startswith("#"):
-                meta_lines.append(line[1:].strip())
-            elif line.strip():
-                header_line = number
-                break
-        if header_line is None:
-            raise PayoffFileError(f"{where}: empty file (expected a header row: {','.join(REQUIRED_COLUMNS)})")
-        reader = csv.reader(io.StringIO("\n".join(lines[header_line - 1:])))
-        place = lambda: f"line {header_line - 1 + reader.line_num}"  # noqa: E731 (multi-line quoted fields count)
-        try:
-            header = [h.strip() for h in next(reader)]
-            per_row = per_attacker.is_per_attacker(header)
-            if not per_row:
-                _check_header(header, where, header_line)
-            records = []
-            for fields in reader:
-                if not fields or all(not f.strip() for f in fields):
-                    continue
-                if len(fields) != len(header):
-                    raise PayoffFileError(
-                        f"{where}: {place()}: {len(fields)} fields, expected {len(header)} ({','.join(header)})"
-                    )
-                records.append({**dict(zip(header, fields)), "__line__": header_line - 1 + reader.line_num})
-        except csv.Error as exc:
-            raise PayoffFileError(f"{where}: {place()}: not valid CSV ({' '.join(str(exc).split())})") from None
-        meta = {"comments": meta_lines} if meta_lines else {}
+        records, meta, per_row = csv_records(text, where)
         if per_row:
             return cls._from_per_attacker(records, meta, where)
         return cls.from_records(records, meta=meta, where=where)
@@ -282,42 +198,10 @@ class PayoffTable:
     @classmethod
     def read_json_text(cls, text: str, where: str = "JSON") -> "PayoffTable":
         """A table from JSON text: ``{"meta": {...}, "rows": [...]}`` or just the list of rows."""
-        try:
-            data = json.loads(text.removeprefix("\ufeff"), object_pairs_hook=_no_duplicate_keys)
-        except json.JSONDecodeError as exc:
-            raise PayoffFileError(f"{where}: line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})") from None
-        except _DuplicateKey as exc:
-            raise PayoffFileError(f"{where}: key {show(exc.args[0])} appears twice in one object") from None
-        except RecursionError:
-            raise PayoffFileError(f"{where}: invalid JSON (nested too deeply)") from None
-        except ValueError as exc:  # e.g. an integer with more digits than Python converts
-            raise PayoffFileError(f"{where}: invalid JSON ({' '.join(str(exc).split())[:120]})") from None
-        if isinstance(data, list):
-            data = {"rows": data}
-        if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
-            raise PayoffFileError(f"{where}: expected an object with a list 'rows' (and optional 'meta'), or a list of rows")
-        unknown = [k for k in data if k not in ("meta", "rows", "missing")]  # "missing": cells a `backfire table` export lacks
-        if unknown:
-            raise PayoffFileError(f"{where}: unknown key(s) {', '.join(map(show, unknown))} (allowed: meta, rows, missing)")
-        if not isinstance(data.get("meta", {}), dict):
-            raise PayoffFileError(f"{where}: key 'meta': {show(data['meta'])} is not an object")
-        records = []
-        per_row = bool(data["rows"]) and isinstance(data["rows"][0], dict) and per_attacker.is_per_attacker(data["rows"][0])
-        for k, row in enumerate(data["rows"]):
-            if not isinstance(row, dict):
-                raise PayoffFileError(f"{where}: rows[{k}]: {show(row)} is not an object")
-            unknown = [] if per_row else [c for c in row if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-            if unknown:
-                raise PayoffFileError(
-                    f"{where}: rows[{k}]: unknown field(s) {', '.join(map(str, map(show, unknown))).replace(chr(39), '')} "
-                    f"(allowed: {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)})"
-                )
-            if row.get("seed", 0) is None:
-                raise PayoffFileError(f"{where}: rows[{k}], column 'seed': None is not an integer (leave the key out)")
-            records.append({**row, "__line__": f"rows[{k}]"})
+        records, meta, per_row = json_records(text, where)
         if per_row:
-            return cls._from_per_attacker(records, data.get("meta") or {}, where)
-        return cls.from_records(records, meta=data.get("meta") or {}, where=where)
+            return cls._from_per_attacker(records, meta, where)
+        return cls.from_records(records, meta=meta, where=where)
 
     @classmethod
     def _from_per_attacker(cls, records: list[dict[str, Any]], meta: Mapping[str, Any] | None, where: str) -> "PayoffTable":
@@ -359,18 +243,9 @@ class PayoffTable:
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix == ".json":
-            path.write_text(json.dumps({"meta": self.meta, "rows": self.to_records()}, indent=2) + "\n")
+            path.write_text(json_text(self.to_records(), self.meta))
         elif suffix == ".csv":
-            buf = io.StringIO()
-            for c in self.meta.get("comments", []):
-                buf.write(f"# {c}\n")
-            records = self.to_records()
-            header = list(REQUIRED_COLUMNS) + (["seed"] if any("seed" in r for r in records) else [])
-            writer = csv.DictWriter(buf, fieldnames=header, lineterminator="\n")
-            writer.writeheader()
-            for r in records:
-                writer.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in r.items()})
-            path.write_text(buf.getvalue())
+            path.write_text(csv_text(self.to_records(), self.meta.get("comments", [])))
         else:
             raise PayoffFileError(f"{path}: unknown payoff file type '{path.suffix}' (allowed: .csv, .json)")
 
@@ -496,48 +371,10 @@ class PayoffTable:
         return "\n".join(lines)
 
 
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """``json.loads``' object hook: a key given twice is an error, not "the last one wins"."""
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _DuplicateKey(key)
-        out[key] = value
-    return out
-
-
-def _check_header(header: list[str], where: str, line: int) -> None:
-    """The CSV header: every required column, no unknown ones, none twice."""
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        raise PayoffFileError(
-            f"{where}: line {line}: header lacks column(s) {', '.join(missing)} "
-            f"(required: {', '.join(REQUIRED_COLUMNS)}; optional: seed)"
-        )
-    unknown = [show(h) for h in header if h not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-    if unknown:
-        raise PayoffFileError(
-            f"{where}: line {line}: unknown column(s) {', '.join(unknown).replace(chr(39), '')} "
-            f"(allowed: {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)})"
-        )
-    twice = sorted({h for h in header if header.count(h) > 1})
-    if twice:
-        raise PayoffFileError(f"{where}: line {line}: column(s) {', '.join(twice)} appear more than once")
-
-
 def _role_index(role: str) -> int:
     if role not in _ROLES:
         raise ValueError(f"role {role!r} is unknown: allowed {', '.join(_ROLES)}")
     return _ROLES.index(role)
-
-
-def _place(line: Any) -> str:
-    """'line 7' for a file line number, the string itself (e.g. 'rows[3]') otherwise."""
-    return f"line {line}" if isinstance(line, int) else str(line)
 
 
 def _from_frame(value: Any) -> Any:
