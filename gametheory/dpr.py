@@ -29,7 +29,9 @@ from .count_profiles import multinomial_profiles
 from .sources import MissingPayoff, Payoffs
 from .symmetric_table import DEFENDER_ROLE, Profile, RoleSymmetricTable
 
-__all__ = ["DPRSource", "check_dpr", "dpr_required_profiles", "dpr_attacker_profile", "dpr_defender_profiles", "dpr_valid_sizes"]
+__all__ = [
+    "DPRSource", "check_dpr", "dpr_attacker_profile", "dpr_defender_profiles", "dpr_required_profiles", "dpr_valid_sizes",
+]
 
 
 def dpr_valid_sizes(n_attackers: int) -> list[int]:

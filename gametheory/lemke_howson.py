@@ -13,7 +13,15 @@ References
 
 from __future__ import annotations
 
-from .bimatrix import DEFAULT_TOL, Solutions, as_game, checked_equilibria, normalised, one_sided_equilibria, pure_equilibria
+from .bimatrix import (
+    DEFAULT_TOL,
+    Solutions,
+    as_game,
+    checked_equilibria,
+    normalised,
+    one_sided_equilibria,
+    pure_equilibria,
+)
 from .polytopes import extreme_equilibrium, is_degenerate, lemke_howson_candidates
 from .vertex_enumeration import vertex_enumeration
 

@@ -204,7 +204,9 @@ def _parse_record(row: Mapping[str, Any], where: str, line: str) -> tuple[str, s
     return a_label, d_label, vals[0], vals[1], seed
 
 
-def _sorted_cell(cell: list[tuple[float, float, int | None, str]], a_label: str, d_label: str, where: str) -> CellSamples:
+def _sorted_cell(
+    cell: list[tuple[float, float, int | None, str]], a_label: str, d_label: str, where: str
+) -> CellSamples:
     """One cell's samples sorted by seed (unseeded last); repeated cells need distinct seeds."""
     seeds = [s for _, _, s, _ in cell]
     if len(cell) > 1:

@@ -74,15 +74,20 @@ from .arguments import check_int, check_tol
 from .count_profiles import (
     MAX_PROFILES,
     as_probability,
-    log_coefficients,
     log_multinomial,
     multinomial_profiles,
     multinomial_weights,
     num_profiles,
-    plus_index,
     profile_index,
 )
-from .dpr import DPRSource, check_dpr, dpr_attacker_profile, dpr_defender_profiles, dpr_required_profiles, dpr_valid_sizes
+from .dpr import (
+    DPRSource,
+    check_dpr,
+    dpr_attacker_profile,
+    dpr_defender_profiles,
+    dpr_required_profiles,
+    dpr_valid_sizes,
+)
 from .equilibria import Solutions
 from .symmetric_dynamics import (
     DEFAULT_SEED,
@@ -171,28 +176,11 @@ class RoleSymmetricGame(RoleSymmetricTable):
             x = vec
         return as_probability(name, x, len(names))
 
-    def _needed_rows(self, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(rows of N-1 others in supp σ, their full rows + e_s (R, K), rows of N in supp σ)."""
-        K = len(self._attackers)
-        support = sigma > 0
-        others = profile_index(self._n - 1, K).support_rows(support)
-        plus = plus_index(self._n - 1, K)[others]
-        full = profile_index(self._n, K).support_rows(support)
-        return others, plus, full
-
     def required_for(self, sigma: Any, tau: Any = None) -> list[Profile]:
         """Profiles :meth:`regret` needs at (σ, τ): deviators vs supp σ under supp τ, and supp σ under every d."""
         sigma, tau = self.check_mixtures(sigma, tau)
         pairs = self._required_pairs(sigma, tau)
         return [self._profile_at(int(m), int(d)) for m, d in pairs]
-
-    def _required_pairs(self, sigma: np.ndarray, tau: np.ndarray) -> np.ndarray:
-        _, plus, full = self._needed_rows(sigma)
-        ds = np.flatnonzero(tau > 0)
-        D = len(self._defenders)
-        a = np.column_stack([np.repeat(plus.ravel(), len(ds)), np.tile(ds, plus.size)])
-        b = np.column_stack([np.repeat(full, D), np.tile(np.arange(D), len(full))])
-        return np.unique(np.concatenate([a, b]), axis=0)
 
     def missing_for(self, sigma: Any, tau: Any = None) -> list[Profile]:
         """Profiles in :meth:`required_for` that are not in the table (the source is not asked)."""
@@ -201,35 +189,6 @@ class RoleSymmetricGame(RoleSymmetricTable):
         pairs = self._required_pairs(sigma, tau)
         lack = ~known[pairs[:, 0], pairs[:, 1]]
         return [self._profile_at(int(m), int(d)) for m, d in pairs[lack]]
-
-    def _gather_attacker(self, support: np.ndarray, ds: np.ndarray) -> tuple:
-        """For others' counts c in supp σ (N-1 attackers): (c, log coefficients, u_s(c+e_s, d) as (R, K, |ds|), ds, range)."""
-        key = ("attacker", support.tobytes(), ds.tobytes())
-        if key not in self._memo:
-            K = len(self._attackers)
-            others = profile_index(self._n - 1, K).support_rows(support)
-            plus = plus_index(self._n - 1, K)[others]
-            self._ensure(plus[:, :, None], ds[None, None, :])
-            U, _, _ = self._dense()
-            vals = U[plus[:, :, None], np.arange(K)[None, :, None], ds[None, None, :]]
-            counts = profile_index(self._n - 1, K).counts[others]
-            coef = log_coefficients(self._n - 1, counts)
-            self._memo[key] = (counts, coef, vals, ds, float(vals.max() - vals.min()))
-        return self._memo[key]
-
-    def _gather_defender(self, support: np.ndarray) -> tuple:
-        """For counts c in supp σ (N attackers): (c, log coefficients, v(c, d) as (R, D), all d, range)."""
-        key = ("defender", support.tobytes())
-        if key not in self._memo:
-            K, D = len(self._attackers), len(self._defenders)
-            full = profile_index(self._n, K).support_rows(support)
-            self._ensure(full[:, None], np.arange(D)[None, :])
-            _, V, _ = self._dense()
-            vals = V[full]
-            counts = profile_index(self._n, K).counts[full]
-            coef = log_coefficients(self._n, counts)
-            self._memo[key] = (counts, coef, vals, np.arange(D), float(vals.max() - vals.min()))
-        return self._memo[key]
 
     def _deviation(self, sigma: np.ndarray, tau: np.ndarray) -> tuple[np.ndarray, float]:
         """``dev_s(σ, τ)`` for every s, and the range (max − min) of the payoffs it used."""
@@ -267,7 +226,8 @@ class RoleSymmetricGame(RoleSymmetricTable):
         return self._regret(sigma, tau)
 
     def _regret(self, sigma: np.ndarray, tau: np.ndarray) -> Regret:
-        return Regret(best_reply_gain(sigma, self._deviation(sigma, tau)[0]), best_reply_gain(tau, self._defender(sigma)[0]))
+        dev, v = self._deviation(sigma, tau)[0], self._defender(sigma)[0]
+        return Regret(best_reply_gain(sigma, dev), best_reply_gain(tau, v))
 
     # ------------------------------------------------------------------ pure profiles
     def profile_regret(self, profile: Hashable) -> Regret:
@@ -288,7 +248,8 @@ class RoleSymmetricGame(RoleSymmetricTable):
                 moved[t] += 1
                 gain = self.payoffs((tuple(moved), d))[self._attackers[t]] - record[self._attackers[s]]
                 attacker = max(attacker, gain)
-        defender = max(0.0, max(self.payoffs((counts, e))[DEFENDER_ROLE] for e in self._defenders) - record[DEFENDER_ROLE])
+        best = max(self.payoffs((counts, e))[DEFENDER_ROLE] for e in self._defenders)
+        defender = max(0.0, best - record[DEFENDER_ROLE])
         return Regret(attacker, defender)
 
     def pure_equilibria(self, tol: float = 1e-9) -> list[Profile]:
@@ -440,7 +401,9 @@ class RoleSymmetricGame(RoleSymmetricTable):
                     f"(smallest {closest:.3g}); {hint}")
         return Solutions(sorted(found, key=lambda e: e.regret.max), method, note=note)
 
-    def _runs(self, starts: Iterable[tuple[Any, Any]] | None, n_random: int, seed: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    def _runs(
+        self, starts: Iterable[tuple[Any, Any]] | None, n_random: int, seed: int
+    ) -> list[tuple[str, np.ndarray, np.ndarray]]:
         """``(label, σ, τ)`` per run of :meth:`find_equilibria`: the given starts, checked, then the random ones."""
         if starts is None:
             return self.default_starts(n_random, seed)

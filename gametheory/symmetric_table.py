@@ -13,9 +13,12 @@ profiles not yet measured: a table keeps its own records and, when given a
 :class:`~gametheory.sources.PayoffSource`, asks it lazily for the profiles a
 computation needs, memoising what it returns.
 
-:class:`RoleSymmetricTable` holds exactly that (and its long
-:class:`pandas.DataFrame` form); :class:`~gametheory.symmetric.RoleSymmetricGame`
-adds mixtures, regrets and equilibria on top of it.
+:class:`RoleSymmetricTable` holds exactly that, its long
+:class:`pandas.DataFrame` form, and the payoffs of the profiles inside a
+support (the count vectors a mixture with that support can draw, gathered
+once per support with their log multinomial coefficients);
+:class:`~gametheory.symmetric.RoleSymmetricGame` adds mixtures, regrets and
+equilibria on top of it.
 
 This module uses numpy and pandas only.
 """
@@ -29,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .arguments import check_int, check_names, is_integral
-from .count_profiles import multinomial_profiles, num_profiles, profile_index
+from .count_profiles import log_coefficients, multinomial_profiles, num_profiles, plus_index, profile_index
 from .sources import MissingPayoff, Payoffs, PayoffSource
 
 __all__ = ["COUNT_PREFIX", "DEFENDER_ROLE", "PAYOFF_PREFIX", "Profile", "RoleSymmetricTable"]
@@ -283,6 +286,53 @@ class RoleSymmetricTable:
         m, d = np.nonzero(~known)
         self._ensure(m, d)
 
+
+    # ------------------------------------------------------------------ payoffs by support
+    def _needed_rows(self, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows of N-1 others in supp σ, their full rows + e_s (R, K), rows of N in supp σ)."""
+        K = len(self._attackers)
+        support = sigma > 0
+        others = profile_index(self._n - 1, K).support_rows(support)
+        plus = plus_index(self._n - 1, K)[others]
+        full = profile_index(self._n, K).support_rows(support)
+        return others, plus, full
+
+    def _required_pairs(self, sigma: np.ndarray, tau: np.ndarray) -> np.ndarray:
+        _, plus, full = self._needed_rows(sigma)
+        ds = np.flatnonzero(tau > 0)
+        D = len(self._defenders)
+        a = np.column_stack([np.repeat(plus.ravel(), len(ds)), np.tile(ds, plus.size)])
+        b = np.column_stack([np.repeat(full, D), np.tile(np.arange(D), len(full))])
+        return np.unique(np.concatenate([a, b]), axis=0)
+
+    def _gather_attacker(self, support: np.ndarray, ds: np.ndarray) -> tuple:
+        """For others' counts c in supp σ (N-1 attackers): (c, log coefficients, u_s(c+e_s, d) as (R, K, |ds|), ds, range)."""
+        key = ("attacker", support.tobytes(), ds.tobytes())
+        if key not in self._memo:
+            K = len(self._attackers)
+            others = profile_index(self._n - 1, K).support_rows(support)
+            plus = plus_index(self._n - 1, K)[others]
+            self._ensure(plus[:, :, None], ds[None, None, :])
+            U, _, _ = self._dense()
+            vals = U[plus[:, :, None], np.arange(K)[None, :, None], ds[None, None, :]]
+            counts = profile_index(self._n - 1, K).counts[others]
+            coef = log_coefficients(self._n - 1, counts)
+            self._memo[key] = (counts, coef, vals, ds, float(vals.max() - vals.min()))
+        return self._memo[key]
+
+    def _gather_defender(self, support: np.ndarray) -> tuple:
+        """For counts c in supp σ (N attackers): (c, log coefficients, v(c, d) as (R, D), all d, range)."""
+        key = ("defender", support.tobytes())
+        if key not in self._memo:
+            K, D = len(self._attackers), len(self._defenders)
+            full = profile_index(self._n, K).support_rows(support)
+            self._ensure(full[:, None], np.arange(D)[None, :])
+            _, V, _ = self._dense()
+            vals = V[full]
+            counts = profile_index(self._n, K).counts[full]
+            coef = log_coefficients(self._n, counts)
+            self._memo[key] = (counts, coef, vals, np.arange(D), float(vals.max() - vals.min()))
+        return self._memo[key]
 
     # ------------------------------------------------------------------ pandas
     def to_dataframe(self) -> pd.DataFrame:
