@@ -3,7 +3,10 @@
 The import graph of ``oracle/`` (every ``import``/``from … import`` of an
 ``oracle`` module, at the top of a module or inside a function) has no
 cycle; no module imports a private (``_name``) symbol or module of another
-module; ``gametheory`` and ``strategies`` import neither ``oracle`` nor torch.
+module; ``gametheory`` and ``strategies`` import neither ``oracle`` nor torch;
+the modules of the packages already split by concern (``gametheory``) stay
+small: at most :data:`MAX_MODULE_LINES` lines, functions at most
+:data:`MAX_FUNCTION_LINES`.
 """
 
 from __future__ import annotations
@@ -29,6 +32,12 @@ def _modules() -> dict[str, Path]:
 
 
 MODULES = _modules()
+#: The house style asks for modules of about 500 lines; this is the hard ceiling.
+MAX_MODULE_LINES = 600
+#: ... and functions of about 60 lines.
+MAX_FUNCTION_LINES = 60
+#: Packages held to those sizes (strategies/ and oracle/ join once they are split, issue 12).
+SIZED_PACKAGES = ("gametheory",)
 
 
 def _imports(name: str, path: Path) -> list[tuple[str, str | None]]:
@@ -143,3 +152,19 @@ def test_arrows_point_down_from_the_command():
     # ... and imported only by the command and by the exports it prints (oracle.export, used by `table` and `plot`)
     assert not [m for m, targets in graph.items() if above_fill & set(targets) and not in_cli(m) and m != "oracle.export"]
     assert not [m for m, targets in graph.items() if "oracle.export" in targets and not in_cli(m)]
+
+
+@pytest.mark.parametrize("package", SIZED_PACKAGES)
+def test_modules_and_functions_stay_small(package):
+    long_modules, long_functions = [], []
+    for name, path in MODULES.items():
+        if name.split(".")[0] != package:
+            continue
+        source = path.read_text()
+        if (n := len(source.splitlines())) > MAX_MODULE_LINES:
+            long_modules.append(f"{name}: {n} lines")
+        for node in ast.walk(ast.parse(source, str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if (n := node.end_lineno - node.lineno + 1) > MAX_FUNCTION_LINES:
+                    long_functions.append(f"{name}.{node.name}: {n} lines")
+    assert long_modules == [] and long_functions == []
