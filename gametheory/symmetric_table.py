@@ -286,7 +286,6 @@ class RoleSymmetricTable:
         m, d = np.nonzero(~known)
         self._ensure(m, d)
 
-
     # ------------------------------------------------------------------ payoffs by support
     def _needed_rows(self, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(rows of N-1 others in supp σ, their full rows + e_s (R, K), rows of N in supp σ)."""
