@@ -1,7 +1,10 @@
 """Many small bimatrix games at once: what a bootstrap needs.
 
 ``solve_many(As, Bs, method)`` returns, for every game ``(As[g], Bs[g])``,
-exactly what :func:`gametheory.equilibria.solve` returns for it, but
+what :func:`gametheory.equilibria.solve` returns for it (the same equilibria
+with the same supports, method, fallback and note; probabilities equal to
+one step of the 12-digit rounding, not bit for bit: the batched linear algebra is other arithmetic, and a
+value such as 5/13 may round to 12 digits either way), but
 
 * identical games (common when few seeds are resampled) are solved once;
 * small nondegenerate games are solved together, by support enumeration on
@@ -113,7 +116,7 @@ def _equal_support_candidates(An: np.ndarray, Bn: np.ndarray, tol: float) -> lis
 
 
 def solve_many(As, Bs, method: str = "auto", tol: float = DEFAULT_TOL) -> list[Solutions]:
-    """``[solve(As[g], Bs[g], method, tol) for g in range(G)]``, faster (see the module docstring).
+    """``[solve(As[g], Bs[g], method, tol) for g in range(G)]`` (to one rounding step), faster (see the module docstring).
 
     ``As`` and ``Bs`` are (G, m, n) stacks of payoff matrices.
     """
