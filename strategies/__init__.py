@@ -44,22 +44,18 @@ from .defender import (
     validate_params,
 )
 from .keys import SCHEMA_VERSION, canonical_json, content_key
-from .triggers import (
+from .trigger_apply import apply_triggers, cosine_distances_to_first
+from .trigger_arrays import Triggers
+from .trigger_generators import (
     ORTHOGONAL_BASE_SEED,
-    TRIGGERS,
-    TriggerSpec,
-    Triggers,
-    apply_triggers,
-    cosine_distances_to_first,
     empty_triggers,
-    make_triggers,
     orthogonal_badnet,
     patch_badnet,
     patch_side,
     random_badnet,
     rotated_badnet,
-    trigger_key,
 )
+from .triggers import TRIGGERS, TriggerSpec, make_triggers, trigger_key
 
 __all__ = [
     "AGGREGATORS",
