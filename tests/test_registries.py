@@ -30,7 +30,7 @@ def test_triggers_all_generate():
 
 
 def test_architectures_match_the_zoo():
-    from oracle.victims.models import MIN_IMAGE_SIZE, MODEL_NAMES
+    from oracle.victims.architectures import MIN_IMAGE_SIZE, MODEL_NAMES
 
     assert set(MODEL_NAMES) == set(_own(ARCHITECTURES)) == set(MIN_IMAGE_SIZE)
 
