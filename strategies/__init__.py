@@ -10,10 +10,16 @@ paper's trigger generators. numpy/scipy/stdlib/tomli_w only; never torch.
 64
 
 Modules: :mod:`strategies.actions` (attacker actions, population and mixed
-strategies), :mod:`strategies.defender` (defender strategy and the registries
-of architectures, defenses and aggregators), :mod:`strategies.triggers`
-(Random-, Orthogonal- and Patch-BadNet, applying triggers, trigger
-distances), :mod:`strategies.keys` (canonical JSON and content keys).
+strategies), :mod:`strategies.defender` (defender and aggregator strategies),
+:mod:`strategies.catalog` (the registries of architectures, defenses and
+aggregators), :mod:`strategies.components` (what their entries and parameters
+are), :mod:`strategies.triggers` (the trigger registry, make_triggers),
+:mod:`strategies.trigger_generators` (Random-, Orthogonal-, Rotated- and
+Patch-BadNet), :mod:`strategies.trigger_arrays` (the Triggers arrays),
+:mod:`strategies.trigger_apply` (applying triggers, trigger distances),
+:mod:`strategies.federated` (attacker strategies of the federated game),
+:mod:`strategies.keys` (canonical JSON and content keys), :mod:`strategies.registry`
+(one registry per concept, plug-ins), :mod:`strategies.validate` (field checks).
 """
 
 from .validate import DEFAULT_SEED, round_half_up
@@ -31,35 +37,22 @@ from .actions import (
     attacker_strategy_from_dict,
     label_policy_from_dict,
 )
-from .defender import (
-    AGGREGATORS,
-    ARCHITECTURES,
-    DEFENSES,
-    AggregatorStrategy,
-    ArchitectureSpec,
-    ComponentSpec,
-    DefenderStrategy,
-    ParamSpec,
-    spectral_removal_count,
-    validate_params,
-)
+from .catalog import AGGREGATORS, ARCHITECTURES, DEFENSES, spectral_removal_count
+from .components import ArchitectureSpec, ComponentSpec, ParamSpec, validate_params
+from .defender import AggregatorStrategy, DefenderStrategy
 from .keys import SCHEMA_VERSION, canonical_json, content_key
-from .triggers import (
+from .trigger_apply import apply_triggers, cosine_distances_to_first
+from .trigger_arrays import Triggers
+from .trigger_generators import (
     ORTHOGONAL_BASE_SEED,
-    TRIGGERS,
-    TriggerSpec,
-    Triggers,
-    apply_triggers,
-    cosine_distances_to_first,
     empty_triggers,
-    make_triggers,
     orthogonal_badnet,
     patch_badnet,
     patch_side,
     random_badnet,
     rotated_badnet,
-    trigger_key,
 )
+from .triggers import TRIGGERS, TriggerSpec, make_triggers, trigger_key
 
 __all__ = [
     "AGGREGATORS",

@@ -2,7 +2,7 @@
 dataset, named in a spec as ``"package.module:Name"``.
 
 A :class:`Registry` maps names to entries of one kind (a :class:`~strategies.triggers.TriggerSpec`,
-a :class:`~strategies.defender.ComponentSpec`, …). backfire registers its own entries when the
+a :class:`~strategies.components.ComponentSpec`, …). backfire registers its own entries when the
 registry is built; a user adds one
 
 - from Python: ``REGISTRY.register(entry)`` (under ``entry.name``), or

@@ -21,7 +21,8 @@ from oracle.data import readers
 from oracle.data.dataset import Dataset
 from oracle.data.datasets import load_dataset, subset
 from oracle.data.locations import DatasetNotFound, data_search_path
-from oracle.data.readers import CIFAR10_CLASSES, load_cifar10_jpeg, read_idx
+from oracle.data.cifar10_jpeg import CIFAR10_CLASSES, CIFAR10_ORIGINAL_ORDER, CIFAR10_TARBALL, load_cifar10_jpeg
+from oracle.data.readers import read_idx
 
 SHARED = next((r.path for r in where.shared_data_dirs()), None)
 needs_shared = pytest.mark.skipif(SHARED is None, reason="../shared/data not found")
@@ -120,7 +121,7 @@ def test_digits():
 @pytest.mark.slow
 @needs_shared
 def test_cifar10_real_tarball_limited(tmp_path):
-    tarball = SHARED / readers.CIFAR10_TARBALL
+    tarball = SHARED / CIFAR10_TARBALL
     t0 = time.perf_counter()
     ds = load_cifar10_jpeg(tarball, cache_dir=tmp_path, limit_per_class=20)
     first = time.perf_counter() - t0
@@ -145,7 +146,7 @@ def test_cifar10_full_decode_original_order(tmp_path):
     ds = load_dataset("cifar10", cache_dir=tmp_path)
     assert (ds.n_train, ds.n_test, ds.shape) == (50000, 10000, (32, 32, 3))
     assert (DATASETS["cifar10"].num_classes, DATASETS["cifar10"].n_images) == (ds.num_classes, ds.n_train + ds.n_test)
-    with np.load(SHARED / readers.CIFAR10_ORIGINAL_ORDER, allow_pickle=False) as z:
+    with np.load(SHARED / CIFAR10_ORIGINAL_ORDER, allow_pickle=False) as z:
         assert np.array_equal(ds.y_train, z["y_train"]) and np.array_equal(ds.y_test, z["y_test"])
     assert load_dataset("cifar10", cache_dir=tmp_path).fingerprint() == ds.fingerprint()
 
@@ -184,7 +185,7 @@ def _write_tarball(path: Path, seed: int, n_train: int = 3, n_test: int = 2) -> 
 def test_cifar10_synthetic_tarball_decode_and_cache(tmp_path, no_shared):
     data_dir, cache = tmp_path / "data", tmp_path / "cache"
     data_dir.mkdir()
-    truth = _write_tarball(data_dir / readers.CIFAR10_TARBALL, seed=0)
+    truth = _write_tarball(data_dir / CIFAR10_TARBALL, seed=0)
     ds = load_dataset("cifar10", data_dir=data_dir, cache_dir=cache, download=False)
     assert (ds.n_train, ds.n_test) == (30, 20) and ds.description == "CIFAR-10 (JPEG re-encoding)"
     assert ds.y_train.tolist() == [lab for lab, _ in truth["train"]]
@@ -197,7 +198,7 @@ def test_cifar10_synthetic_tarball_decode_and_cache(tmp_path, no_shared):
     assert np.array_equal(load_dataset("cifar10", data_dir=data_dir, cache_dir=cache).x_test, ds.x_test)
 
     # a changed tarball is decoded again, into a new cache entry
-    truth2 = _write_tarball(data_dir / readers.CIFAR10_TARBALL, seed=1)
+    truth2 = _write_tarball(data_dir / CIFAR10_TARBALL, seed=1)
     ds2 = load_dataset("cifar10", data_dir=data_dir, cache_dir=cache, download=False)
     assert np.array_equal(ds2.x_train, np.stack([img for _, img in truth2["train"]]))
     assert len(list(cache.glob("cifar10_jpg-v1-*.npz"))) == 2
@@ -213,12 +214,12 @@ def test_cifar10_synthetic_tarball_decode_and_cache(tmp_path, no_shared):
 
 
 def test_cifar10_original_order_file(tmp_path, no_shared):
-    truth = _write_tarball(tmp_path / readers.CIFAR10_TARBALL, seed=2)
+    truth = _write_tarball(tmp_path / CIFAR10_TARBALL, seed=2)
     rng = np.random.default_rng(3)
     y_train = rng.permutation(np.repeat(np.arange(10), 3)).astype(np.uint8)
     y_test = rng.permutation(np.repeat(np.arange(10), 2)).astype(np.uint8)
-    np.savez(tmp_path / readers.CIFAR10_ORIGINAL_ORDER, y_train=y_train, y_test=y_test)
-    ds = load_cifar10_jpeg(tmp_path / readers.CIFAR10_TARBALL, cache_dir=tmp_path / "c")
+    np.savez(tmp_path / CIFAR10_ORIGINAL_ORDER, y_train=y_train, y_test=y_test)
+    ds = load_cifar10_jpeg(tmp_path / CIFAR10_TARBALL, cache_dir=tmp_path / "c")
     assert ds.y_train.tolist() == y_train.tolist() and ds.source.endswith("(original CIFAR-10 order)")
     # the k-th image of class c in the original order is file k of class c
     sorted_imgs = np.stack([img for _, img in truth["train"]])
@@ -226,14 +227,14 @@ def test_cifar10_original_order_file(tmp_path, no_shared):
         k = int((y_train[:i] == y_train[i]).sum())
         assert np.array_equal(ds.x_train[i], sorted_imgs[y_train[i] * 3 + k])
     # an order file that does not fit is ignored, with a warning
-    np.savez(tmp_path / readers.CIFAR10_ORIGINAL_ORDER, y_train=np.zeros(30, np.uint8), y_test=y_test)
+    np.savez(tmp_path / CIFAR10_ORIGINAL_ORDER, y_train=np.zeros(30, np.uint8), y_test=y_test)
     with pytest.warns(UserWarning, match="does not match"):
-        ds = load_cifar10_jpeg(tmp_path / readers.CIFAR10_TARBALL, cache_dir=tmp_path / "c")
+        ds = load_cifar10_jpeg(tmp_path / CIFAR10_TARBALL, cache_dir=tmp_path / "c")
     assert ds.y_train.tolist() == sorted(ds.y_train.tolist())
 
 
 def test_cifar10_tarball_with_wrong_classes(tmp_path):
-    path = tmp_path / readers.CIFAR10_TARBALL
+    path = tmp_path / CIFAR10_TARBALL
     blob, _ = _jpeg(np.random.default_rng(0))
     with tarfile.open(path, "w:gz") as tf:
         for split in ("train", "test"):

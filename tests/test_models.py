@@ -1,4 +1,4 @@
-"""Tests for oracle.victims.models: shapes, features, parameter counts, determinism."""
+"""Tests for oracle.victims.models and oracle.victims.architectures: shapes, features, parameter counts, determinism."""
 
 from __future__ import annotations
 
@@ -9,10 +9,8 @@ from dataclasses import dataclass
 import pytest
 import torch
 
+from oracle.victims.architectures import MIN_IMAGE_SIZE, MODEL_NAMES, ZooModel
 from oracle.victims.models import (
-    MIN_IMAGE_SIZE,
-    MODEL_NAMES,
-    ZooModel,
     build_model,
     count_parameters,
     normalization,

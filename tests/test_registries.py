@@ -30,7 +30,7 @@ def test_triggers_all_generate():
 
 
 def test_architectures_match_the_zoo():
-    from oracle.victims.models import MIN_IMAGE_SIZE, MODEL_NAMES
+    from oracle.victims.architectures import MIN_IMAGE_SIZE, MODEL_NAMES
 
     assert set(MODEL_NAMES) == set(_own(ARCHITECTURES)) == set(MIN_IMAGE_SIZE)
 
@@ -97,14 +97,14 @@ def test_registries_and_specs_import_no_torch():
 def test_plugin_references():
     assert is_reference("mypkg.module:Name") and is_reference("m:Class.attr")
     assert not is_reference("cutmix") and not is_reference("a:b:c") and not is_reference(":x")
-    assert load_reference("strategies.defender:DEFENSES") is DEFENSES
+    assert load_reference("strategies.catalog:DEFENSES") is DEFENSES
     with pytest.raises(ValueError, match=r"plug-in 'no_such_pkg.x:Y': cannot import no_such_pkg.x"):
         load_reference("no_such_pkg.x:Y")
-    with pytest.raises(ValueError, match=r"strategies.defender has no attribute 'NOPE'"):
-        load_reference("strategies.defender:NOPE")
+    with pytest.raises(ValueError, match=r"strategies.catalog has no attribute 'NOPE'"):
+        load_reference("strategies.catalog:NOPE")
     registry: Registry[ComponentSpec] = Registry("widget", ComponentSpec)
-    with pytest.raises(ValueError, match=r"widget 'strategies.defender:DEFENSES' is a Registry, not a ComponentSpec"):
-        registry["strategies.defender:DEFENSES"]
+    with pytest.raises(ValueError, match=r"widget 'strategies.catalog:DEFENSES' is a Registry, not a ComponentSpec"):
+        registry["strategies.catalog:DEFENSES"]
     assert "cutmix" not in registry and "no_such_pkg.x:Y" not in registry.keys()
     spec = registry.register(ComponentSpec("w", "a widget"))
     assert registry["w"] is spec and list(registry) == ["w"]

@@ -1,5 +1,5 @@
 """Defender strategies, the registries of names, content keys, and the
-package's import rule (strategies.defender, strategies.keys)."""
+package's import rule (strategies.defender, catalog, components, keys)."""
 
 from __future__ import annotations
 

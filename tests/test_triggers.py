@@ -136,7 +136,7 @@ def test_table3_shape_distances_are_reproduced(eps):
 
 
 def test_orthogonal_matrices_are_orthogonal_and_seeded_like_scipy():
-    from strategies.triggers import _ortho_matrices
+    from strategies.trigger_generators import _ortho_matrices
 
     q = _ortho_matrices(np.array([0, 1, 2, 9, 1]), 32)
     for k, s in enumerate([0, 1, 2, 9, 1]):

@@ -28,7 +28,7 @@ from typing import Any, Callable, ClassVar, Mapping
 import numpy as np
 
 from strategies import ComponentSpec
-from strategies.defender import validate_params
+from strategies.components import validate_params
 
 __all__ = ["Defense"]
 
