@@ -68,7 +68,7 @@ from typing import Literal
 
 import numpy as np
 
-from strategies.validate import DEFAULT_SEED, round_half_up
+from strategies.validate import DEFAULT_SEED, check_int, check_real, round_half_up
 
 __all__ = [
     "DEFAULT_SEED",
@@ -110,39 +110,12 @@ TABLE5_SETTINGS: dict[str, dict[str, object]] = {
 
 
 # --------------------------------------------------------------------------
-# validation and exact arithmetic
+# exact arithmetic
 
 
 def _exact(x: float) -> Fraction:
     """The decimal value a float was written as (0.1 -> 1/10), exactly."""
     return Fraction(repr(float(x)))
-
-
-def _check_int(field: str, value: object, lo: int, hi: int | None = None, hi_name: str = "") -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{field} = {value!r} must be an integer")
-    value = int(value)
-    if value < lo or (hi is not None and value > hi):
-        upper = f" ≤ {hi_name or hi}" if hi is not None else ""
-        raise ValueError(f"{field} = {value} is out of range; allowed: {lo} ≤ {field}{upper}")
-    return value
-
-
-def _check_fraction(field: str, value: object, lo: float, hi: float, lo_open: bool, hi_open: bool) -> float:
-    try:
-        value = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"{field} = {value!r} must be a number") from None
-    below = value <= lo if lo_open else value < lo
-    above = value >= hi if hi_open else value > hi
-    if not math.isfinite(value) or below or above:
-        rng = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
-        raise ValueError(f"{field} = {value!r} is out of range; allowed: {field} in {rng}")
-    return value
-
-
-def _check_p(p: object) -> float:
-    return _check_fraction("p", p, 0.0, 1.0, lo_open=False, hi_open=False)
 
 
 # --------------------------------------------------------------------------
@@ -151,9 +124,9 @@ def _check_p(p: object) -> float:
 
 def share_size(n_total: int, v_d: float, n_max: int) -> int:
     """Images per attacker: ``floor((1 - V_d) * n_total / N_max)`` (§6.2.1)."""
-    n_total = _check_int("n_total", n_total, 1)
-    n_max = _check_int("n_max", n_max, 1)
-    v_d = _check_fraction("v_d", v_d, 0.0, 1.0, lo_open=False, hi_open=True)
+    n_total = check_int("n_total", n_total, 1)
+    n_max = check_int("n_max", n_max, 1)
+    v_d = check_real("v_d", v_d, 0.0, 1.0, high_open=True)
     return math.floor((1 - _exact(v_d)) * n_total / n_max)
 
 
@@ -168,16 +141,16 @@ def real_poison_rate(v_d: float, p: float, n_max: int) -> float:
     The paper (§4, §6.2.1) writes ``1/N``; §6.2.1 then sizes shares on the
     largest N of an experiment, ``N_max``, so that rho does not change with N.
     """
-    v_d = _check_fraction("v_d", v_d, 0.0, 1.0, lo_open=False, hi_open=True)
-    p = _check_p(p)
-    n_max = _check_int("n_max", n_max, 1)
+    v_d = check_real("v_d", v_d, 0.0, 1.0, high_open=True)
+    p = check_real("p", p, 0.0, 1.0)
+    n_max = check_int("n_max", n_max, 1)
     return float((1 - _exact(v_d)) * _exact(p) / n_max)
 
 
 def poisoned_count(p: float, size: int) -> int:
     """Number of poisoned images when a fraction ``p`` of ``size`` images is
     poisoned: ``round(p * size)``, halves rounded up."""
-    p = _check_p(p)
+    p = check_real("p", p, 0.0, 1.0)
     return round_half_up(float(_exact(p) * int(size)))  # the one rounding rule (strategies.validate)
 
 
@@ -217,11 +190,11 @@ def poison_budget(
     n_total: int, v_d: float, n_max: int, p: float, attacker_split: float = 0.8
 ) -> PoisonBudget:
     """Real poison rate and poisoned-image counts of one attacker (Table 5)."""
-    attacker_split = _check_fraction("attacker_split", attacker_split, 0.0, 1.0, True, True)
+    attacker_split = check_real("attacker_split", attacker_split, 0.0, 1.0, low_open=True, high_open=True)
     share = share_size(n_total, v_d, n_max)
     train_time = split_size(share, attacker_split)
     return PoisonBudget(
-        p=_check_p(p),
+        p=check_real("p", p, 0.0, 1.0),
         real_poison_rate=real_poison_rate(v_d, p, n_max),
         n_poisoned=poisoned_count(p, share),
         n_poisoned_train_time=poisoned_count(p, train_time),
@@ -239,9 +212,9 @@ def max_attackers(n_total: int, v_d: float, attacker_split: float = 0.8) -> int:
     ≥ 1 too), so ``N_max ≤ floor((1 − V_d) · n_total / ceil(1 / attacker_split))``;
     0 when not even one attacker fits.
     """
-    n_total = _check_int("n_total", n_total, 0)
-    v_d = _check_fraction("v_d", v_d, 0.0, 1.0, lo_open=False, hi_open=True)
-    attacker_split = _check_fraction("attacker_split", attacker_split, 0.0, 1.0, True, True)
+    n_total = check_int("n_total", n_total, 0)
+    v_d = check_real("v_d", v_d, 0.0, 1.0, high_open=True)
+    attacker_split = check_real("attacker_split", attacker_split, 0.0, 1.0, low_open=True, high_open=True)
     smallest_share = math.ceil(1 / _exact(attacker_split))
     return math.floor((1 - _exact(v_d)) * n_total / smallest_share)
 
@@ -384,7 +357,7 @@ class Allocation:
 
     # -- per-attacker views -------------------------------------------------
     def _attacker(self, i: int) -> int:
-        return _check_int("attacker", i, 0, self.n_attackers - 1, "n_attackers - 1")
+        return check_int("attacker", i, 0, self.n_attackers - 1)
 
     def share_of(self, i: int) -> np.ndarray:
         """Attacker ``i``'s whole share (train-time then run-time)."""
@@ -432,7 +405,7 @@ class Allocation:
         bad = ~((p_arr >= 0) & (p_arr <= 1))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"p[{i}] = {float(p_arr[i])!r} is out of range; allowed: p in [0, 1]")
+            check_real(f"p[{i}]", float(p_arr[i]), 0.0, 1.0)
         if np.unique(p_arr).size == 1:
             k = np.full(self.n_attackers, poisoned_count(float(p_arr[0]), self.train_time_size))
         else:
@@ -503,13 +476,13 @@ def allocate(
     share (``s = share_size``), its first ``train_time_size`` entries the
     train-time set; ``order[N_max*s:]`` is the defender's share.
     """
-    n_total = _check_int("n_total", n_total, 1)
-    n_max = _check_int("n_max", n_max, 1)
-    n_attackers = _check_int("n_attackers", n_attackers, 1, n_max, f"n_max = {n_max}")
-    v_d = _check_fraction("v_d", v_d, 0.0, 1.0, lo_open=False, hi_open=True)
-    attacker_split = _check_fraction("attacker_split", attacker_split, 0.0, 1.0, True, True)
-    defender_split = _check_fraction("defender_split", defender_split, 0.0, 1.0, True, True)
-    seed = _check_int("seed", seed, 0)
+    n_total = check_int("n_total", n_total, 1)
+    n_max = check_int("n_max", n_max, 1)
+    n_attackers = check_int("n_attackers", n_attackers, 1, n_max)
+    v_d = check_real("v_d", v_d, 0.0, 1.0, high_open=True)
+    attacker_split = check_real("attacker_split", attacker_split, 0.0, 1.0, low_open=True, high_open=True)
+    defender_split = check_real("defender_split", defender_split, 0.0, 1.0, low_open=True, high_open=True)
+    seed = check_int("seed", seed, 0)
     if unused not in _UNUSED_POLICIES:
         raise ValueError(f"unused = {unused!r} is not allowed; allowed: {', '.join(map(repr, _UNUSED_POLICIES))}")
     if labels is not None:

@@ -8,7 +8,6 @@ parameters: :func:`oracle.defenses.removal.filter_from_params`.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from oracle.data.allocation import DEFENDER
+from strategies.validate import check_int
 
 __all__ = [
     "ACTIVATION_CLUSTERING",
@@ -25,12 +25,9 @@ __all__ = [
     "FilterReport",
     "SpectralClassDetail",
     "check_features_labels",
-    "check_int",
     "check_mask",
-    "check_real",
     "indices_by_class",
     "plain",
-    "range_error",
     "read_only",
     "with_params",
 ]
@@ -44,32 +41,6 @@ REMOVAL_DEFENSES: tuple[str, ...] = (SPECTRAL_SIGNATURES, ACTIVATION_CLUSTERING)
 
 # --------------------------------------------------------------------------
 # validation
-
-
-def range_error(field_: str, value: Any, allowed: str) -> ValueError:
-    """The one-line error for a value outside what is allowed."""
-    return ValueError(f"{field_}={value!r} is out of range: allowed {allowed}")
-
-
-def check_int(field_: str, value: Any, low: int, high: int | None = None) -> int:
-    """``value`` as an int in ``[low, high]`` (``high`` None: no bound), else ``ValueError``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{field_}={value!r} is not an integer: allowed [{low}, {'inf' if high is None else high}]")
-    v = int(value)
-    if v < low or (high is not None and v > high):
-        raise range_error(field_, v, f"[{low}, {'inf' if high is None else high}]")
-    return v
-
-
-def check_real(field_: str, value: Any, low: float, high: float, *, low_open: bool, high_open: bool) -> float:
-    """``value`` as a float in the interval (open or closed at each end), else ``ValueError``."""
-    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}".replace("inf]", "inf)")
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{field_}={value!r} is not a number: allowed {interval}")
-    v = float(value)
-    if math.isnan(v) or (v <= low if low_open else v < low) or (v >= high if high_open else v > high):
-        raise range_error(field_, value, interval)
-    return v
 
 
 def check_features_labels(

@@ -43,11 +43,11 @@ from typing import Any
 
 import numpy as np
 
-from strategies.validate import DEFAULT_SEED
+from strategies.validate import DEFAULT_SEED, check_int
 from oracle.defenses.interface import Defense
 from strategies import DEFENSES
 from oracle.defenses.activation_clustering import Reclassifier, activation_clustering_from_params
-from oracle.defenses.filter_report import ACTIVATION_CLUSTERING, REMOVAL_DEFENSES, SPECTRAL_SIGNATURES, FilterReport, check_int
+from oracle.defenses.filter_report import ACTIVATION_CLUSTERING, REMOVAL_DEFENSES, SPECTRAL_SIGNATURES, FilterReport
 from oracle.defenses.spectral_signatures import spectral_signatures_from_params
 
 __all__ = ["ActivationClustering", "SpectralSignatures", "filter_from_params"]

@@ -110,6 +110,7 @@ from typing import Any, NamedTuple
 
 from oracle.store.keys import as_seed, canonical_json, data_key, split_fingerprint
 from oracle.store.outcome import Outcome
+from strategies.validate import check_str
 
 __all__ = [
     "CACHE_FILENAME",
@@ -252,12 +253,6 @@ def default_cache_path() -> Path:
 def default_worker_id() -> str:
     """A worker name unique to this process: ``host:pid:random``."""
     return f"{_HOST}:{os.getpid()}:{os.urandom(4).hex()}"
-
-
-def _check_name(value: Any, field: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{field} must be a non-empty string, got {value!r}")
-    return value
 
 
 def _derived_versions(conn: sqlite3.Connection) -> list[tuple[str, str, str | None, None, float]]:
@@ -591,8 +586,8 @@ class ResultCache:
         stored, the first result is kept: nothing is written and False is
         returned. Returns True when this call stored the result.
         """
-        _check_name(key, "key")
-        _check_name(cell_key, "cell_key")
+        check_str("key", key)
+        check_str("cell_key", cell_key)
         if not isinstance(outcome, Outcome):
             raise TypeError(f"outcome must be an Outcome, got {type(outcome).__name__}")
         seed = as_seed(seed)
@@ -696,8 +691,8 @@ class ResultCache:
         Returns the *other* fingerprints recorded earlier for the same description, newest
         first: cells measured on them are kept apart (their keys differ), never reused.
         """
-        _check_name(data_key, "data_key")
-        _check_name(fingerprint, "fingerprint")
+        check_str("data_key", data_key)
+        check_str("fingerprint", fingerprint)
         with self._write(f"recording the data of {data_key}") as conn:
             conn.execute("INSERT INTO data_versions (data_key, fingerprint, description, source, recorded_at)"
                          " VALUES (?, ?, ?, ?, ?) ON CONFLICT (data_key, fingerprint) DO UPDATE SET"
@@ -725,8 +720,8 @@ class ResultCache:
         or one made on this host by a process that has exited, is taken over).
         Claiming a key the worker already holds renews its lease.
         """
-        _check_name(key, "key")
-        _check_name(worker, "worker")
+        check_str("key", key)
+        check_str("worker", worker)
         if isinstance(lease_seconds, bool) or not isinstance(lease_seconds, (int, float)) \
                 or not (0 < lease_seconds < math.inf):
             raise ValueError(f"lease_seconds must be a positive number of seconds, got {lease_seconds!r}")
