@@ -40,6 +40,7 @@ from oracle.victims.presets import TRAINER_VERSION, get_preset
 from oracle.victims.pruning import (
     LotteryTicket,
     distance_matrices,
+    half_up_changes,
     iterative_magnitude_pruning,
     mean_offdiagonal,
 )
@@ -64,6 +65,9 @@ def ticket_for(ds, n: int, args, preset) -> tuple[dict[str, dict[str, torch.Tens
               "n_max": max(args.ns), "v_d": args.v_d, "eps": args.eps, "p": args.p, "seed": args.seed,
               "preset": preset.to_dict(), "trainer_version": TRAINER_VERSION, "target": args.target,
               "rounds": args.rounds, "architecture": "smallcnn"}
+    model = build_model("smallcnn", ds.shape[2], ds.num_classes, ds.shape[0], seed=args.seed)
+    if half_up_changes(model, args.target, args.rounds):
+        config["kept_count"] = "half-up"  # a tie that banker's rounding (before) kept differently: a new key
     path = _cache_dir() / f"{content_key(config)[:32]}.safetensors"
     if path.exists():
         flat = load_file(str(path))

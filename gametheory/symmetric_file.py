@@ -45,6 +45,7 @@ import numpy as np
 
 from .parsing import decode
 from .per_attacker import MARKER
+from .payoff_rules import DATA_POISONING, attack_rate
 from .sources import MappingSource, Payoffs
 from .symmetric import RoleSymmetricGame
 from .symmetric_table import COUNT_PREFIX, DEFENDER_ROLE
@@ -150,20 +151,17 @@ class RecordSampler:
 
 
 def outcome_role_payoffs(strategies: Sequence[str], counts: Sequence[int], asr: Sequence[float]) -> dict[str, float]:
-    """Each role's payoff from one outcome of profile ``counts`` (attacker i's attack success ``asr[i]``).
+    """Each role's payoff from one outcome of profile ``counts`` (attacker i's attack success ``asr[i]``),
+    by the data-poisoning rule (:data:`gametheory.payoff_rules.DATA_POISONING`, its NaN policy included).
 
     Attackers ``0 … c_1−1`` play ``strategies[0]``, the next ``c_2`` the second, …;
-    ``u_s = mean_{i plays s} asr_i`` for each played ``s`` and ``v = 1 − mean_i asr_i``
-    (NaN entries ignored), as :class:`oracle.payoff_oracle.SymmetricSource` reads the cache.
+    ``u_s = mean_{i plays s, measured} asr_i`` for each played ``s`` and ``v = 1 − u_all``,
+    as ``oracle.payoff_oracle.SymmetricSource`` reads the cache.
     """
     asr = np.asarray(asr, dtype=float)
-    out: dict[str, float] = {}
-    start = 0
-    for s, c in zip(strategies, counts):
-        if c > 0:
-            out[s] = float(np.nanmean(asr[start:start + c]))
-        start += c
-    out[DEFENDER_ROLE] = 1.0 - float(np.nanmean(asr))
+    bounds = np.cumsum([0, *counts])
+    out = {s: attack_rate(asr[lo:hi]) for s, lo, hi in zip(strategies, bounds[:-1], bounds[1:]) if hi > lo}
+    out[DEFENDER_ROLE] = DATA_POISONING.defender_from(asr)
     return out
 
 

@@ -33,12 +33,12 @@ from typing import Any, Callable, Hashable, Iterable, Sequence
 import numpy as np
 
 from gametheory import MissingPayoff, PayoffTable, Payoffs
-from strategies.validate import DEFAULT_SEED
+from strategies.validate import DEFAULT_SEED, round_half_up
 from oracle.attacks.clean_label import DEFAULT_CONFIG as CLEAN_LABEL
 from oracle.attacks.clean_label import surrogate_perturbation
 from oracle.data.datasets import load_dataset, subset
 from oracle.data.poison import build_joint_dataset
-from oracle.defenses.implemented import defense_class, defense_for
+from oracle.defenses.implemented import defense_class, defense_for, defense_key
 from oracle.jobs import Job, components, uses_clean_label
 from oracle.specs import GameSpec
 from oracle.store.cache import DataVersion, ResultCache
@@ -121,7 +121,9 @@ class PayoffOracle:
             total = ds.n_train + ds.n_test
             if env.n_images > total:
                 raise ValueError(f"environment.n_images={env.n_images} exceeds the {total} images of {env.dataset}")
-            n_test = int(round(env.n_images * ds.n_test / total))
+            # halves up (a tie, e.g. CIFAR-10 with n_images = 6k + 3, moves one image from train to test
+            # versus banker's rounding); keys hold the data's content fingerprint, so no version bump
+            n_test = round_half_up(env.n_images * ds.n_test / total)
             ds = subset(ds, env.n_images - n_test, n_test, seed=DEFAULT_SEED)
         return ds
 
@@ -197,6 +199,7 @@ class PayoffOracle:
     def profile(self, job: Job) -> dict[str, Any]:
         """The description of a job without its seed: everything that changes the result."""
         d = job.defender.to_dict(keyed=True)
+        d["defense"] = defense_key(job.defender.defense)
         d.pop("name", None)
         out = {
             "oracle_version": ORACLE_VERSION,

@@ -74,7 +74,7 @@ from strategies import (AggregatorStrategy, AttackerStrategy, DefenderStrategy, 
                         attacker_strategy_from_dict)
 from strategies.federated import FederatedAttackStrategy
 from strategies.keys import content_key
-from strategies.validate import SEED_MAX, check_int, check_real, check_str
+from strategies.validate import SEED_MAX, check_int, check_real, check_str, require
 
 __all__ = ["Environment", "GameSpec", "SpecError", "load_spec"]
 
@@ -83,11 +83,6 @@ AttackerStrategyLike = AttackerStrategy | MixedAttackerStrategy
 
 class SpecError(ValueError):
     """A game spec that cannot be used, naming the file and the field at fault."""
-
-
-def _check(cond: bool, message: str) -> None:
-    if not cond:
-        raise SpecError(message)
 
 
 @dataclass(frozen=True)
@@ -119,23 +114,23 @@ class Environment:
     def __post_init__(self) -> None:
         if is_reference(self.dataset):
             DATASETS[self.dataset]  # a plug-in: loaded, or a one-line ValueError saying why not
-        _check(isinstance(self.dataset, str) and self.dataset in DATASETS,
-               f"dataset={self.dataset!r} is unknown: allowed {', '.join(trainable_datasets())} "
-               "(or a plug-in 'package.module:NAME')")
-        _check(DATASETS[self.dataset].normalization is not None,
-               f"dataset={self.dataset!r} can be read but not trained on (no normalisation statistics): "
-               f"allowed {', '.join(trainable_datasets())}")
+        require(isinstance(self.dataset, str) and self.dataset in DATASETS,
+                f"dataset={self.dataset!r} is unknown: allowed {', '.join(trainable_datasets())} "
+                "(or a plug-in 'package.module:NAME')", SpecError)
+        require(DATASETS[self.dataset].normalization is not None,
+                f"dataset={self.dataset!r} can be read but not trained on (no normalisation statistics): "
+                f"allowed {', '.join(trainable_datasets())}", SpecError)
         for name in ("n_images", "n_max", "resize"):  # integers (not booleans, not 5.0), or left out
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, check_int(name, getattr(self, name), {"n_images": 10, "n_max": 1, "resize": 8}[name]))
         object.__setattr__(self, "v_d", check_real("v_d", self.v_d, 0, 1, high_open=True))
         object.__setattr__(self, "test_fraction", check_real("test_fraction", self.test_fraction, 0, 1, high_open=True))
-        _check(self.preset in PRESETS, f"preset={self.preset!r} is unknown: allowed {', '.join(PRESETS)}")
+        require(self.preset in PRESETS, f"preset={self.preset!r} is unknown: allowed {', '.join(PRESETS)}", SpecError)
         overrides = self.preset_overrides
         if isinstance(overrides, Mapping):
             overrides = tuple(overrides.items())
-        _check(isinstance(overrides, (tuple, list)) and all(isinstance(kv, (tuple, list)) and len(kv) == 2 for kv in overrides),
-               f"preset_overrides={overrides!r} is not a table of preset fields")
+        require(isinstance(overrides, (tuple, list)) and all(isinstance(kv, (tuple, list)) and len(kv) == 2 for kv in overrides),
+                f"preset_overrides={overrides!r} is not a table of preset fields", SpecError)
         object.__setattr__(self, "preset_overrides", tuple(sorted((str(k), v) for k, v in overrides)))
         get_preset(self.preset, **dict(self.preset_overrides))  # checks every override now, not when training starts
 
@@ -157,7 +152,7 @@ class Environment:
     def from_dict(cls, data: Mapping[str, Any]) -> "Environment":
         allowed = {"dataset", "n_images", "v_d", "n_max", "test_fraction", "preset", "preset_overrides", "resize"}
         unknown = sorted(set(data) - allowed)
-        _check(not unknown, f"unknown field(s) {', '.join(unknown)}: allowed {', '.join(sorted(allowed))}")
+        require(not unknown, f"unknown field(s) {', '.join(unknown)}: allowed {', '.join(sorted(allowed))}", SpecError)
         return cls(**dict(data))
 
 
@@ -176,14 +171,14 @@ class GameSpec:
     def __post_init__(self) -> None:
         object.__setattr__(self, "n_attackers", check_int("n_attackers", self.n_attackers, 1))
         n_max = self.environment.n_max
-        _check(n_max is None or self.n_attackers <= n_max,
-               f"n_attackers={self.n_attackers} exceeds environment.n_max={n_max}: allowed 1 … n_max")
-        _check(len(self.attackers) >= 1, "attackers: none given; a game needs at least one attacker strategy")
-        _check(len(self.defenders) >= 1, "defenders: none given; a game needs at least one defender strategy")
-        _check(isinstance(self.seeds, (tuple, list)), f"seeds={self.seeds!r}: allowed a non-empty list of distinct integers")
+        require(n_max is None or self.n_attackers <= n_max,
+                f"n_attackers={self.n_attackers} exceeds environment.n_max={n_max}: allowed 1 … n_max", SpecError)
+        require(len(self.attackers) >= 1, "attackers: none given; a game needs at least one attacker strategy", SpecError)
+        require(len(self.defenders) >= 1, "defenders: none given; a game needs at least one defender strategy", SpecError)
+        require(isinstance(self.seeds, (tuple, list)), f"seeds={self.seeds!r}: allowed a non-empty list of distinct integers", SpecError)
         seeds = tuple(check_int(f"seeds[{k}]", s, 0, SEED_MAX) for k, s in enumerate(self.seeds))
-        _check(len(seeds) >= 1 and len(set(seeds)) == len(seeds),
-               f"seeds={list(seeds)!r}: allowed a non-empty list of distinct integers in [0, {SEED_MAX}]")
+        require(len(seeds) >= 1 and len(set(seeds)) == len(seeds),
+                f"seeds={list(seeds)!r}: allowed a non-empty list of distinct integers in [0, {SEED_MAX}]", SpecError)
         object.__setattr__(self, "seeds", seeds)
         object.__setattr__(self, "attackers", dict(self.attackers))
         object.__setattr__(self, "defenders", dict(self.defenders))
@@ -219,8 +214,8 @@ def _check_feasible(spec: GameSpec) -> None:
     facts = DATASETS[env.dataset]
     if facts.num_classes is None or facts.n_images is None:  # a plug-in registered without them: checked when loaded
         return
-    _check(env.n_images is None or env.n_images <= facts.n_images,
-           f"environment.n_images={env.n_images} exceeds the {facts.n_images} images of {env.dataset}")
+    require(env.n_images is None or env.n_images <= facts.n_images,
+            f"environment.n_images={env.n_images} exceeds the {facts.n_images} images of {env.dataset}", SpecError)
     for label, s in spec.attackers.items():
         for component in (s.strategies if isinstance(s, MixedAttackerStrategy) else (s,)):
             try:
@@ -231,10 +226,10 @@ def _check_feasible(spec: GameSpec) -> None:
     n_alloc = n_total - split_size(n_total, env.test_fraction)  # the held-out test set is carved out first
     most = max_attackers(n_alloc, env.v_d)
     field = "environment.n_max" if env.n_max is not None else "n_attackers"
-    _check(spec.n_max <= most,
-           f"{field}={spec.n_max} is out of range: allowed 1 … {most}; shares are floor((1 - v_d) · n / N_max) images of "
-           f"the n = {n_alloc} allocated ({env.dataset}, v_d = {env.v_d:g}), and each attacker needs one train-time and "
-           f"one run-time image")
+    require(spec.n_max <= most,
+            f"{field}={spec.n_max} is out of range: allowed 1 … {most}; shares are floor((1 - v_d) · n / N_max) images of "
+            f"the n = {n_alloc} allocated ({env.dataset}, v_d = {env.v_d:g}), and each attacker needs one train-time and "
+            f"one run-time image", SpecError)
     check_allocation(n_alloc, env.v_d, spec.n_max, spec.n_attackers)
 
 
@@ -251,20 +246,20 @@ def _check_federated(spec: GameSpec) -> None:
         named = ([("target", target)] if target is not None else []) + [
             (f"targets[{k}]", t) for k, t in enumerate(targets or ())]
         for field, t in named:
-            _check(t < classes, f"attackers {label!r}: {field}={t} is out of range for task {config.task!r} "
-                                f"({dataset}): allowed [0, {classes - 1}]")
+            require(t < classes, f"attackers {label!r}: {field}={t} is out of range for task {config.task!r} "
+                                 f"({dataset}): allowed [0, {classes - 1}]", SpecError)
         n_edge, most = getattr(s, "n_edge", None), EDGE_CASE_TRAIN_IMAGES[config.task]
-        _check(n_edge is None or n_edge <= most, f"attackers {label!r}: n_edge={n_edge} is out of range for task "
-                                                 f"{config.task!r}: allowed [0, {most}] (its edge-case training images)")
-        _check(getattr(s, "schedule", None) != "fixed-frequency" or spec.n_attackers <= config.clients_per_round,
-               f"n_attackers={spec.n_attackers} with attackers {label!r} on the fixed-frequency schedule: "
-               f"they may all attack in one round; allowed 1 … clients_per_round = {config.clients_per_round}")
+        require(n_edge is None or n_edge <= most, f"attackers {label!r}: n_edge={n_edge} is out of range for task "
+                                                  f"{config.task!r}: allowed [0, {most}] (its edge-case training images)", SpecError)
+        require(getattr(s, "schedule", None) != "fixed-frequency" or spec.n_attackers <= config.clients_per_round,
+                f"n_attackers={spec.n_attackers} with attackers {label!r} on the fixed-frequency schedule: "
+                f"they may all attack in one round; allowed 1 … clients_per_round = {config.clients_per_round}", SpecError)
         if getattr(s, "schedule", None) == "fixed-pool":  # disjoint pools of pool_size(K) clients each
             size = s.pool_size(config.n_clients)
-            _check(spec.n_attackers * size <= config.n_clients,
-                   f"n_attackers={spec.n_attackers} with attackers {label!r} on the fixed-pool schedule: {spec.n_attackers} "
-                   f"disjoint pools of {size} clients do not fit in n_clients = {config.n_clients}; "
-                   f"allowed 1 … {config.n_clients // size}")
+            require(spec.n_attackers * size <= config.n_clients,
+                    f"n_attackers={spec.n_attackers} with attackers {label!r} on the fixed-pool schedule: {spec.n_attackers} "
+                    f"disjoint pools of {size} clients do not fit in n_clients = {config.n_clients}; "
+                    f"allowed 1 … {config.n_clients // size}", SpecError)
 
 
 def _strategy_key_data(s: AttackerStrategyLike) -> Any:

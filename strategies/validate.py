@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, NoReturn
 
 from .registry import Registry, is_reference
 
@@ -30,6 +30,9 @@ __all__ = [
     "check_str",
     "check_keys",
     "format_range",
+    "is_int",
+    "out_of_range",
+    "require",
     "round_half_up",
 ]
 
@@ -55,17 +58,37 @@ def format_range(
     low_open: bool = False,
     high_open: bool = False,
 ) -> str:
-    """Interval notation for an error message, e.g. ``[0, 1]`` or ``(0, inf)``."""
+    """Interval notation for an error message, e.g. ``[0, 1]`` or ``(0, inf)``; an unbounded or
+    infinite end is open."""
+    low = None if low is not None and low == -math.inf else low
+    high = None if high is not None and high == math.inf else high
     left = "(" if (low_open or low is None) else "["
     right = ")" if (high_open or high is None) else "]"
     return f"{left}{_fmt(low, '-inf')}, {_fmt(high, 'inf')}{right}"
 
 
-def _out_of_range(field: str, value: Any, low, high, low_open, high_open) -> ValueError:
-    return ValueError(
-        f"{field}={value!r} is out of range: allowed "
-        f"{format_range(low, high, low_open, high_open)}"
-    )
+def out_of_range(field: str, value: Any, allowed: str) -> NoReturn:
+    """Raise the one-line error for a field outside what is allowed (``allowed`` in words or
+    interval notation), in the wording of every check here::
+
+        lr=0 is out of range: allowed (0, inf)
+    """
+    raise ValueError(f"{field}={value!r} is out of range: allowed {allowed}")
+
+
+def _out_of_range(field: str, value: Any, low, high, low_open, high_open) -> NoReturn:
+    out_of_range(field, value, format_range(low, high, low_open, high_open))
+
+
+def is_int(value: Any) -> bool:
+    """Whether ``value`` is an integer (Python or numpy), not a ``bool``."""
+    return not isinstance(value, bool) and isinstance(value, numbers.Integral)
+
+
+def require(condition: bool, message: str, error: type[ValueError] = ValueError) -> None:
+    """Raise ``error(message)`` unless ``condition`` holds (a check whose wording is its own)."""
+    if not condition:
+        raise error(message)
 
 
 def check_real(
@@ -85,11 +108,11 @@ def check_real(
         )
     v = float(value)
     if math.isnan(v) or math.isinf(v):
-        raise _out_of_range(field, value, low, high, low_open, high_open)
+        _out_of_range(field, value, low, high, low_open, high_open)
     if low is not None and (v < low or (low_open and v == low)):
-        raise _out_of_range(field, value, low, high, low_open, high_open)
+        _out_of_range(field, value, low, high, low_open, high_open)
     if high is not None and (v > high or (high_open and v == high)):
-        raise _out_of_range(field, value, low, high, low_open, high_open)
+        _out_of_range(field, value, low, high, low_open, high_open)
     return v
 
 
@@ -104,14 +127,14 @@ def check_int(
     ``bool`` and floats (even integral ones such as ``5.0``) are rejected: a
     count or an index written as a float is usually a mistake.
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if not is_int(value):
         raise ValueError(
             f"{field}={value!r} is not an integer: allowed "
             f"{format_range(low, high)}"
         )
     v = int(value)
     if (low is not None and v < low) or (high is not None and v > high):
-        raise _out_of_range(field, v, low, high, False, False)
+        _out_of_range(field, v, low, high, False, False)
     return v
 
 

@@ -201,7 +201,7 @@ def test_put_validates_its_arguments(tmp_path):
     with ResultCache(tmp_path / "r.sqlite") as cache:
         with pytest.raises(ValueError, match="seed 4 differs from the outcome's seed 5"):
             cache.put("k", make_outcome(5), cell_key="c", seed=4, profile={})
-        with pytest.raises(ValueError, match="key must be a non-empty string"):
+        with pytest.raises(ValueError, match="key='' is not a non-empty string"):
             cache.put("", make_outcome(5), cell_key="c", seed=5, profile={})
         with pytest.raises(TypeError, match="outcome must be an Outcome"):
             cache.put("k", {"asr": []}, cell_key="c", seed=5, profile={})

@@ -12,30 +12,9 @@ from oracle.jobs import Job
 from oracle.specs import load_spec
 from oracle.store.cache import ResultCache
 from oracle.store.outcome import Outcome
+from spec_texts import one_cell
 
-SPEC = """
-[game]
-name = "one cell"
-n_attackers = 2
-seeds = [3407]
-
-[environment]
-dataset = "digits"
-v_d = 0.5
-n_max = 2
-preset = "tiny"
-
-[[attackers]]
-name = "independent"
-eps = 0.55
-p = 0.2
-labels = { kind = "random" }
-
-[[defenders]]
-name = "small"
-architecture = "smallcnn"
-defense = "none"
-"""
+SPEC = one_cell()
 
 
 @pytest.mark.parametrize("name, text", [("table.csv", "attacker,defender,attacker_payoff,defender_payoff\nx,y,1,0\n"),

@@ -19,7 +19,7 @@ from oracle.data.catalog import DATASETS
 from oracle.data import locations as where
 from oracle.data import readers
 from oracle.data.dataset import Dataset
-from oracle.data.datasets import load_dataset, subset
+from oracle.data.datasets import load_dataset, subset, subset_of_whole
 from oracle.data.locations import DatasetNotFound, data_search_path
 from oracle.data.cifar10_jpeg import CIFAR10_CLASSES, CIFAR10_ORIGINAL_ORDER, CIFAR10_TARBALL, load_cifar10_jpeg
 from oracle.data.readers import read_idx
@@ -420,3 +420,12 @@ def test_subset_stratified():
         subset(ds, 5000, 10)
     with pytest.raises(ValueError, match="n_test = -1"):
         subset(ds, 10, -1)
+
+
+def test_a_subsets_test_share_rounds_halves_up():
+    """n_test = n_images · n_test / total with halves up (strategies.validate.round_half_up): 2 · 2 / 8 = 0.5 -> 1
+    (banker's rounding gave 0, an empty test split)."""
+    x, y = np.zeros((6, 4, 4, 1), np.uint8), np.array([0, 1, 0, 1, 0, 1])
+    ds = Dataset("t", x, y, x[:2].copy(), y[:2].copy(), 2, ("a", "b"), "toy")
+    s = subset_of_whole(ds, 2)
+    assert (s.n_train, s.n_test) == (1, 1)

@@ -109,3 +109,28 @@ def test_oracle_filters_and_retrains(tmp_path, defense, params):
     assert r["extra_trainings"] == (2 if defense == "activation-clustering" else 1)
     # the poison is gone from the retrained victim: the backdoor no longer works as well
     assert filtered.asr[0] < plain.asr[0], (filtered.asr, plain.asr)
+
+
+def test_counts_round_halves_up_and_the_changed_defenses_are_keyed_apart(tmp_path):
+    """The one rounding rule: an odd defender share at augment_fraction 0.5 is a tie (2.5 -> 3, banker's 2),
+    an odd batch too (3.5 -> 4); the two defenses whose counts moved are version 2 in the cache key."""
+    from oracle.defenses.implemented import defense_key
+    from oracle.jobs import Job
+
+    x, y, _ = _data(10)
+    owner = np.array([DEFENDER] * 5 + [0] * 5)
+    params = dict(DefenderStrategy("smallcnn", "adversarial-training", {"p": 1.0}).params_map)
+    assert len(adversarial_training_copies(x, y, owner, params)[0]) == 3  # round_half_up(0.5 * 5)
+    torch.manual_seed(0)
+    t = cutmix_transform(dict(DefenderStrategy("smallcnn", "cutmix").params_map), num_classes=10)
+    xb = torch.randn(7, 1, 8, 8)
+    xm, _ = t(xb, torch.arange(7), torch.Generator().manual_seed(0))
+    torch.testing.assert_close(xm[4:], xb[4:])  # 4 of 7 mixed, the last 3 untouched
+    assert [defense_key(d) for d in ("none", "cutmix", "adversarial-training", "spectral-signatures")] == [
+        "none", "cutmix@v2", "adversarial-training@v2", "spectral-signatures"]
+    env = Environment(dataset="digits", v_d=0.5, n_max=2, preset="tiny")
+    spec = GameSpec("g", env, 2, {"a": AttackerStrategy("a")},
+                    {"c": DefenderStrategy("smallcnn", "cutmix"), "n": DefenderStrategy("smallcnn", "none")}, (3407,))
+    oracle = PayoffOracle(spec, cache=ResultCache(tmp_path / "c.sqlite"))
+    profiles = {d: oracle.profile(Job(spec.attackers["a"], spec.defenders[d], 3407)) for d in ("c", "n")}
+    assert profiles["c"]["defender"]["defense"] == "cutmix@v2" and profiles["n"]["defender"]["defense"] == "none"

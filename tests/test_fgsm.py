@@ -12,6 +12,7 @@ from oracle.data.datasets import load_dataset
 from oracle.data.poison import build_joint_dataset
 from oracle.victims.models import normalization
 from oracle.victims.presets import get_preset
+from spec_texts import DIGITS_ENVIRONMENT, SMALL, game, patched
 from strategies import AttackerAction, AttackerStrategy
 
 
@@ -112,19 +113,7 @@ def test_surrogates_are_cached_and_shift_only_the_shifting_attackers(digits_join
     np.testing.assert_array_equal(shifted_runtime(joint, again, shift_eps=0.0)[1], joint.runtime_x_clean)
 
 
-SPEC = """
-[game]
-name = "fgsm"
-n_attackers = 2
-seeds = [3407]
-
-[environment]
-dataset = "digits"
-v_d = 0.5
-n_max = 2
-preset = "tiny"
-preset_overrides = { max_epochs = 4 }
-
+SPEC = game("fgsm") + patched(DIGITS_ENVIRONMENT, 'preset = "tiny"\n', 'preset = "tiny"\npreset_overrides = { max_epochs = 4 }\n') + """
 [[attackers]]
 name = "backdoor"
 eps = 0.55
@@ -136,12 +125,7 @@ eps = 0.55
 p = 0.5
 shift = "fgsm"
 shift_eps = 1.0
-
-[[defenders]]
-name = "small"
-architecture = "smallcnn"
-defense = "none"
-"""
+""" + SMALL
 
 
 @pytest.mark.slow

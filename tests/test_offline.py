@@ -22,44 +22,22 @@ from oracle.store.cache import ResultCache
 from oracle.store.keys import content_key
 from oracle.store.outcome import Outcome
 from oracle.victims.presets import TRAINER_VERSION, get_preset
+from spec_texts import INDEPENDENT, MNIST_ENVIRONMENT, SMALL, game, one_cell, patched
 
 ROOT = Path(__file__).resolve().parents[1]
 
-SPEC = """
-[game]
-name = "offline"
-n_attackers = 2
-seeds = [3407, 3408]
-
-[environment]
-dataset = "mnist"
-n_images = 400
-v_d = 0.5
-n_max = 2
-preset = "tiny"
-
-[[attackers]]
-name = "independent"
-eps = 0.55
-p = 0.2
-labels = { kind = "random" }
-
+SPEC = (game("offline", seeds=(3407, 3408)) + MNIST_ENVIRONMENT + INDEPENDENT + """
 [[attackers]]
 name = "all on 4"
 eps = 0.55
 p = 0.2
 labels = { kind = "coordinated", label = 4, fraction = 1.0 }
-
-[[defenders]]
-name = "small"
-architecture = "smallcnn"
-defense = "none"
-
+""" + SMALL + """
 [[defenders]]
 name = "LeNet"
 architecture = "lenet"
 defense = "none"
-"""
+""")
 
 FINGERPRINT = "5eed" * 16
 
@@ -160,7 +138,7 @@ def test_unfilled_spec_offline_names_no_data_and_the_fill_with_its_seeds(tmp_pat
 
 def _digits_spec(tmp_path):
     path = tmp_path / "digits.toml"
-    path.write_text(SPEC.replace('dataset = "mnist"\nn_images = 400', 'dataset = "digits"'))
+    path.write_text(patched(SPEC, 'dataset = "mnist"\nn_images = 400', 'dataset = "digits"'))
     return load_spec(path)
 
 
@@ -212,10 +190,7 @@ def test_keys_are_unchanged_for_the_same_data(tmp_path):
 def test_fill_then_solve_offline(tmp_path):
     """A real fill (digits, one cell, one seed) records its data; solve then reads no data and no torch."""
     spec_path = tmp_path / "one.toml"
-    text = SPEC.replace('dataset = "mnist"\nn_images = 400', 'dataset = "digits"').replace("seeds = [3407, 3408]",
-                                                                                          "seeds = [3407]")
-    text = text[:text.index('[[attackers]]\nname = "all on 4"')] + text[text.index("[[defenders]]"):]
-    spec_path.write_text(text[:text.index('[[defenders]]\nname = "LeNet"')])
+    spec_path.write_text(one_cell("offline"))
     cache = tmp_path / "c.sqlite"
     assert main(["fill", str(spec_path), "--cache", str(cache), "--quiet"]) == 0
     result, out, err = _offline(tmp_path, ["solve", str(spec_path), "--cache", str(cache), "--json"])

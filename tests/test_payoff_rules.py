@@ -120,10 +120,15 @@ def test_federated_cells_follow_the_federated_rule(tmp_path):
 
 
 def test_the_file_reader_applies_the_data_poisoning_rule():
-    """gametheory cannot import oracle, so reading an exported role-symmetric file applies the data-poisoning
-    rule through gametheory.symmetric_file.outcome_role_payoffs: it must agree with oracle.store.payoff_rules."""
+    """One rule: the oracle's store takes the rules from gametheory.payoff_rules (gametheory cannot import
+    oracle), and reading an exported role-symmetric file applies the same data-poisoning rule."""
+    import gametheory.payoff_rules
+    import oracle.store.payoff_rules
     from gametheory.symmetric_file import outcome_role_payoffs
     from oracle.store.payoff_rules import attack_rate
+
+    assert oracle.store.payoff_rules.DATA_POISONING is gametheory.payoff_rules.DATA_POISONING
+    assert oracle.store.payoff_rules.RULES is gametheory.payoff_rules.RULES
 
     asr = [0.2, float("nan"), 0.8, 0.5]
     got = outcome_role_payoffs(["keep", "escalate"], [2, 2], asr)

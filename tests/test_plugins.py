@@ -16,15 +16,11 @@ from oracle.federated.aggregators import aggregate
 from oracle.fill import make_oracle
 from oracle.specs import SpecError, load_spec
 from oracle.store.cache import ResultCache
+from spec_texts import game, patched
 from strategies import (AGGREGATORS, ARCHITECTURES, DEFENSES, TRIGGERS, AggregatorStrategy, AttackerStrategy,
                         DefenderStrategy)
 
-GAME = """
-[game]
-name = "plug-ins"
-n_attackers = 2
-seeds = [3407]
-
+GAME = game("plug-ins") + """
 [environment]
 dataset = "plugins.datasets:INVERTED_DIGITS"
 v_d = 0.5
@@ -46,12 +42,7 @@ defense = "plugins.defenses:NoisyCopies"
 params = { fraction = 0.5, sigma = 8.0 }
 """
 
-FEDERATED = """
-[game]
-name = "plug-in aggregator"
-n_attackers = 1
-seeds = [3407]
-
+FEDERATED = game("plug-in aggregator", n_attackers=1) + """
 [environment]
 kind = "federated"
 preset = "reduced"
@@ -89,10 +80,10 @@ def test_a_spec_names_plugins_and_validates_their_parameters(tmp_path):
     defender = spec.defenders["MLP, noisy copies"]
     assert defender.params_map == {"fraction": 0.5, "sigma": 8.0}
     assert spec.attackers["stripes"].trigger == "plugins.triggers:STRIPES"
-    path.write_text(GAME.replace("sigma = 8.0", "sigma = 500.0"))
+    path.write_text(patched(GAME, "sigma = 8.0", "sigma = 500.0"))
     with pytest.raises(SpecError, match=r"sigma=500.0 is out of range: allowed \[0, 128\]"):
         load_spec(path)
-    path.write_text(GAME.replace("plugins.defenses:NoisyCopies", "plugins.defenses:Nope"))
+    path.write_text(patched(GAME, "plugins.defenses:NoisyCopies", "plugins.defenses:Nope"))
     with pytest.raises(SpecError, match=r"plugins.defenses has no attribute 'Nope'"):
         load_spec(path)
 
@@ -118,6 +109,49 @@ def test_plugins_from_python():
     assert AggregatorStrategy("clipped-mean").params_map == {"bound": 0.01}
     out = aggregate("clipped-mean", torch.tensor([[1.0, -0.001], [0.0, 0.003]]), [1, 1])
     assert torch.allclose(out.update, torch.tensor([0.005, 0.001]))
+
+
+def test_a_plugin_removal_filter_from_python_flags_and_is_scored():
+    from oracle.defenses.filter_report import FilterReport
+    from oracle.defenses.implemented import defense_for
+    from oracle.defenses.removal import filter_from_params
+
+    strategy = DefenderStrategy("smallcnn", "plugins.defenses:FarFromMean", {"fraction": 0.25})
+    defense = defense_for(strategy)
+    assert defense.removes and defense.params == {"fraction": 0.25}
+    rng = np.random.default_rng(0)
+    features, labels = rng.normal(size=(40, 3)), np.repeat([0, 1], 20)
+    poisoned = np.zeros(40, dtype=bool)
+    poisoned[[3, 27]] = True
+    features[poisoned] += 25.0  # far from its class: flagged first
+    report = defense.flag(features, labels, n_attackers=1)
+    assert report.method == "far-from-mean" and report.n_flagged == 10 and report.params_map == {"fraction": 0.25}
+    assert report.mask[[3, 27]].all()
+    score = report.score(poisoned, np.where(poisoned, 0, -1))
+    assert score["recall"] == 1.0 and score["precision"] == 0.2 and score["recall_per_attacker"] == [1.0]
+    assert FilterReport.from_dict(report.to_dict()).flagged.tolist() == report.flagged.tolist()
+    again = filter_from_params("plugins.defenses:FarFromMean", {"fraction": 0.25}, features, labels, n_attackers=1)
+    assert np.array_equal(again.flagged, report.flagged)
+    with pytest.raises(ValueError, match=r"fraction=0.9 is out of range: allowed \(0, 0.5\]"):
+        DefenderStrategy("smallcnn", "plugins.defenses:FarFromMean", {"fraction": 0.9})
+    with pytest.raises(ValueError, match="unknown removal defense 'plugins.defenses:NoisyCopies'"):
+        filter_from_params("plugins.defenses:NoisyCopies", {}, features, labels, n_attackers=1)
+
+
+@pytest.mark.slow
+def test_fill_a_tiny_game_with_a_plugin_removal_filter(tmp_path):
+    path = tmp_path / "g.toml"
+    path.write_text(patched(GAME, 'defense = "plugins.defenses:NoisyCopies"\nparams = { fraction = 0.5, sigma = 8.0 }',
+                            'defense = "plugins.defenses:FarFromMean"\nparams = { fraction = 0.2 }'))
+    cache = tmp_path / "c.sqlite"
+    assert main(["fill", str(path), "--cache", str(cache), "--quiet"]) == 0
+    oracle = make_oracle(load_spec(path), cache=ResultCache(cache), train=False)
+    [job] = oracle.jobs()
+    outcome = oracle.cached(job)
+    assert outcome is not None and 0.0 <= outcome.attacker_payoff <= 1.0
+    removal = outcome.extra["removal"]  # the filter ran on the trained victim, was scored, and the victim retrained
+    assert removal["method"] == "far-from-mean" and removal["n_flagged"] > 0 and removal["extra_trainings"] == 1
+    assert removal["n_poisoned"] > 0 and 0.0 <= removal["recall"] <= 1.0
 
 
 @pytest.mark.slow

@@ -331,8 +331,8 @@ def test_unimplemented_triggers_raise(digits, trigger):
         ({}, (AttackerAction(index=0, target=10),), r"target=10 is out of range for num_classes=10"),
         ({"test_fraction": 1.0}, None, r"test_fraction = 1.0 is out of range; allowed: test_fraction in \[0, 1\)"),
         ({"seed": -1}, None, r"seed = -1 is out of range"),
-        ({"v_d": 1.0}, None, r"v_d = 1.0 is out of range"),
-        ({"n_max": 1}, None, r"n_attackers = 2 is out of range"),
+        ({"v_d": 1.0}, None, r"v_d=1.0 is out of range: allowed \[0, 1\)"),  # oracle.data.allocation: strategies.validate's wording
+        ({"n_max": 1}, None, r"n_attackers=2 is out of range: allowed \[1, 1\]"),
     ],
 )
 def test_invalid_arguments_name_the_field(digits, kwargs, actions, match):

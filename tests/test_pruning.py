@@ -104,3 +104,12 @@ def test_imp_reaches_the_requested_sparsity_and_rewinds(tiny_digits_split):
     # the dense network trained away from its initialisation, and learnt something
     assert cosine_distance(t.full["conv2.weight"], t.init["conv2.weight"]) > 0.01
     assert t.rounds[0]["val_acc"] > 0.5
+
+
+def test_kept_count_rounds_halves_up_and_e6_keys_name_the_rule_only_when_it_matters():
+    from oracle.victims.pruning import half_up_changes
+
+    assert kept_count(5, 0.5) == 3 and kept_count(7, 0.5) == 4 and kept_count(10, 0.25) == 3  # banker's: 2, 4, 2
+    model = build_model("smallcnn", 1, 10, 8, seed=0)
+    assert not half_up_changes(model, 0.008, 4)  # e6's defaults: no tie, its cached tickets keep their keys
+    assert half_up_changes(model, 0.25, 2)  # 0.25 of the 10 output biases is a tie

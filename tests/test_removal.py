@@ -217,15 +217,15 @@ def test_parameters_are_checked_up_front():
         with pytest.raises(ValueError, match=field):
             activation_clustering(args["features"], args["labels"], num_classes=args.get("num_classes"))
     for k in (-1, 1.5, True):
-        with pytest.raises(ValueError, match=r"n_remove_per_class=.*allowed \[0, inf\]"):
+        with pytest.raises(ValueError, match=r"n_remove_per_class=.*allowed \[0, inf\)"):
             spectral_signatures(x, y, n_remove_per_class=k)
     with pytest.raises(ValueError, match="n_remove_per_class.*class 0"):
         spectral_signatures(x, y, n_remove_per_class=lambda n: -1)
     with pytest.raises(ValueError, match="centred"):
         spectral_signatures(x, y, n_remove_per_class=1, centred="yes")
     for kwargs, message in [
-        (dict(n_components=0), r"n_components=0 is out of range: allowed \[1, inf\]"),
-        (dict(n_clusters=1), r"n_clusters=1 is out of range: allowed \[2, inf\]"),
+        (dict(n_components=0), r"n_components=0 is out of range: allowed \[1, inf\)"),
+        (dict(n_clusters=1), r"n_clusters=1 is out of range: allowed \[2, inf\)"),
         (dict(seed=-1), r"seed=-1 is out of range"),
         (dict(threshold=0.0), r"threshold=0.0 is out of range: allowed \(0, inf\)"),
         (dict(max_relative_size=0), r"max_relative_size=0 is out of range: allowed \(0, 1\]"),

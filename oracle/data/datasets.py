@@ -57,7 +57,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from oracle.data.allocation import stratified_permutation
-from strategies.validate import DEFAULT_SEED
+from strategies.validate import DEFAULT_SEED, round_half_up
 from oracle.data.catalog import DATASETS
 from oracle.data.dataset import Dataset
 from oracle.data.readers import ReadOptions, digits, find_and_read
@@ -187,6 +187,8 @@ def subset_of_whole(dataset: Dataset, n_images: int | None, seed: int = DEFAULT_
         return dataset
     if isinstance(n_images, bool) or not isinstance(n_images, (int, np.integer)) or not 1 <= n_images <= total:
         raise ValueError(f"n_images = {n_images!r} is out of range; allowed: 1 ≤ n_images ≤ {total} ({dataset.name})")
-    n_test = int(round(n_images * dataset.n_test / total))
+    # halves up; a tie (CIFAR-10 with n_images = 6k + 3) moves one image between train and test versus
+    # banker's rounding, which the content fingerprint in every key that uses the subset sees
+    n_test = round_half_up(n_images * dataset.n_test / total)
     return subset(dataset, int(n_images) - n_test, n_test, seed=seed)
 

@@ -14,14 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from strategies.validate import DEFAULT_SEED
+from strategies.validate import DEFAULT_SEED, check_int, check_real
 from oracle.defenses.filter_report import (
     ACTIVATION_CLUSTERING,
     ClusterClassDetail,
     FilterReport,
     check_features_labels,
-    check_int,
-    check_real,
     indices_by_class,
 )
 from strategies import DEFENSES, validate_params

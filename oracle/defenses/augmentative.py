@@ -42,6 +42,7 @@ import numpy as np
 from oracle.defenses.interface import Defense
 from strategies import DEFENSES, apply_triggers, make_triggers
 from strategies.actions import AttackerAction
+from strategies.validate import round_half_up
 
 from oracle.data.allocation import DEFENDER
 
@@ -54,14 +55,15 @@ def adversarial_training_copies(x: np.ndarray, y: np.ndarray, owner: np.ndarray,
 
     ``x``, ``y``, ``owner``: the victim's training inputs, labels and owners
     (``DEFENDER`` marks the defender's own clean share). Returns ``(x_copies,
-    y_copies)``: ``round(p · round(augment_fraction · n_defender))`` of the
+    y_copies)``: ``round(p · round(augment_fraction · n_defender))`` (halves up,
+    :func:`~strategies.validate.round_half_up`) of the
     defender's inputs, chosen with ``numpy.random.default_rng(seed)``, each
     stamped with one of the defender's ``n_triggers`` triggers; labels unchanged.
     """
     mine = np.flatnonzero(np.asarray(owner) == DEFENDER)
     rng = np.random.default_rng(int(params["seed"]))
-    pool = rng.permutation(mine)[: int(round(params["augment_fraction"] * mine.size))]
-    chosen = np.sort(pool[: int(round(params["p"] * pool.size))])
+    pool = rng.permutation(mine)[: round_half_up(params["augment_fraction"] * mine.size)]
+    chosen = np.sort(pool[: round_half_up(params["p"] * pool.size)])
     n_triggers = int(params["n_triggers"])
     seed0 = int(params["seed"])
     actions = [AttackerAction(index=k, target=0, eps=float(params["eps"]), p=float(params["p"]),
@@ -81,7 +83,7 @@ def cutmix_transform(params: Mapping[str, Any], num_classes: int) -> Callable:
     fraction = float(params["augment_fraction"])
 
     def transform(x: torch.Tensor, y: torch.Tensor, generator: torch.Generator):
-        k = int(round(fraction * x.shape[0]))
+        k = round_half_up(fraction * x.shape[0])
         target = torch.nn.functional.one_hot(y, num_classes).to(x.dtype)
         if k >= 2:
             xm, tm = cutmix(x[:k], y[:k])
@@ -102,6 +104,10 @@ class CutMix(Defense):
     """CutMix on a share ``augment_fraction`` of every batch (module docstring)."""
 
     spec = DEFENSES["cutmix"]
+    #: 2: the mixed count ``augment_fraction · batch`` rounds halves up (was to even), e.g. 3.5 → 4 for a
+    #: batch of 7 at the default 0.5 (odd batches: an odd ``batch_size``, or the trailing batch of a preset
+    #: with ``drop_last = False`` such as ``paper``).
+    version = 2
 
     def batch_transform(self, num_classes: int) -> Callable:
         return cutmix_transform(self.params, num_classes)
@@ -111,6 +117,9 @@ class AdversarialTraining(Defense):
     """Backdoor adversarial training: the defender's triggered copies, with their clean labels, added."""
 
     spec = DEFENSES["adversarial-training"]
+    #: 2: the counts ``augment_fraction · n_defender`` and ``p · pool`` round halves up (was to even):
+    #: an odd defender share at the default ``augment_fraction = 0.5`` gives a tie (e.g. 2.5 → 3, was 2).
+    version = 2
 
     def training_set(self, x: np.ndarray, y: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         xa, ya = adversarial_training_copies(x, y, owner, self.params)

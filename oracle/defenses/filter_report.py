@@ -1,14 +1,15 @@
-"""What every removal filter shares: parameter checks and the one result type, :class:`FilterReport`.
+"""What every removal filter shares: input checks and the one result type, :class:`FilterReport`.
 
-The filters themselves: :mod:`oracle.defenses.spectral_signatures` and
-:mod:`oracle.defenses.activation_clustering`; the entry point from a defender's
-parameters: :func:`oracle.defenses.removal.filter_from_params`.
+backfire's filters: :mod:`oracle.defenses.spectral_signatures` and
+:mod:`oracle.defenses.activation_clustering`; a plug-in's: a
+:class:`~oracle.defenses.interface.RemovalFilter` subclass in the user's module, whose report
+(:meth:`FilterReport.of`) carries its name as ``method`` and per-class details as plain mappings.
+The entry point from a defender's parameters: :func:`oracle.defenses.removal.filter_from_params`.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from oracle.data.allocation import DEFENDER
+from strategies.validate import check_int, check_str
 
 __all__ = [
     "ACTIVATION_CLUSTERING",
@@ -25,12 +27,9 @@ __all__ = [
     "FilterReport",
     "SpectralClassDetail",
     "check_features_labels",
-    "check_int",
     "check_mask",
-    "check_real",
     "indices_by_class",
     "plain",
-    "range_error",
     "read_only",
     "with_params",
 ]
@@ -44,32 +43,6 @@ REMOVAL_DEFENSES: tuple[str, ...] = (SPECTRAL_SIGNATURES, ACTIVATION_CLUSTERING)
 
 # --------------------------------------------------------------------------
 # validation
-
-
-def range_error(field_: str, value: Any, allowed: str) -> ValueError:
-    """The one-line error for a value outside what is allowed."""
-    return ValueError(f"{field_}={value!r} is out of range: allowed {allowed}")
-
-
-def check_int(field_: str, value: Any, low: int, high: int | None = None) -> int:
-    """``value`` as an int in ``[low, high]`` (``high`` None: no bound), else ``ValueError``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{field_}={value!r} is not an integer: allowed [{low}, {'inf' if high is None else high}]")
-    v = int(value)
-    if v < low or (high is not None and v > high):
-        raise range_error(field_, v, f"[{low}, {'inf' if high is None else high}]")
-    return v
-
-
-def check_real(field_: str, value: Any, low: float, high: float, *, low_open: bool, high_open: bool) -> float:
-    """``value`` as a float in the interval (open or closed at each end), else ``ValueError``."""
-    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}".replace("inf]", "inf)")
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{field_}={value!r} is not a number: allowed {interval}")
-    v = float(value)
-    if math.isnan(v) or (v <= low if low_open else v < low) or (v >= high if high_open else v > high):
-        raise range_error(field_, value, interval)
-    return v
 
 
 def check_features_labels(
@@ -225,7 +198,8 @@ class FilterReport:
     Attributes
     ----------
     method : str
-        ``"spectral-signatures"`` or ``"activation-clustering"``.
+        The filter's defense name: ``"spectral-signatures"``, ``"activation-clustering"``
+        or a plug-in's (its ``spec.name``).
     n_inputs : int
         Rows of the features the filter saw (the training set).
     flagged : int64 array
@@ -233,7 +207,8 @@ class FilterReport:
         for removal (read-only).
     classes : tuple
         One :class:`SpectralClassDetail` / :class:`ClusterClassDetail` per
-        class ``0 .. num_classes − 1``.
+        class ``0 .. num_classes − 1`` (backfire's filters), plain mappings
+        (a plug-in's, possibly none).
     params : tuple of (name, value)
         The parameters the filter ran with, sorted by name.
     scores : float64 array (n_inputs,) or None
@@ -252,15 +227,14 @@ class FilterReport:
     clusters: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        if self.method not in _DETAIL_TYPES:
-            raise ValueError(f"method={self.method!r} is not allowed: allowed values are {', '.join(REMOVAL_DEFENSES)}")
+        check_str("method", self.method)
         n = check_int("n_inputs", self.n_inputs, 0)
         object.__setattr__(self, "n_inputs", n)
         f = np.asarray(self.flagged, dtype=np.int64).reshape(-1)
         if f.size and (f[0] < 0 or f[-1] >= n or np.any(np.diff(f) <= 0)):
             raise ValueError(f"flagged must be sorted unique indices in [0, {n - 1}]")
         object.__setattr__(self, "flagged", read_only(f))
-        object.__setattr__(self, "classes", tuple(self.classes))
+        object.__setattr__(self, "classes", tuple(c if hasattr(c, "to_dict") else plain(dict(c)) for c in self.classes))
         object.__setattr__(self, "params", tuple(sorted((str(k), plain(v)) for k, v in dict(self.params).items())))
         for name, dtype in (("scores", np.float64), ("clusters", np.int64)):
             a = getattr(self, name)
@@ -269,6 +243,20 @@ class FilterReport:
                 if a.shape != (n,):
                     raise ValueError(f"{name} has shape {a.shape}; allowed: ({n},)")
                 object.__setattr__(self, name, read_only(a))
+
+    @classmethod
+    def of(cls, method: str, n_inputs: int, flagged: Any, *, params: Mapping[str, Any] | None = None,
+           classes: Any = (), scores: Any = None) -> "FilterReport":
+        """The report of a filter that flagged ``flagged`` (indices into the ``n_inputs`` training inputs,
+        in any order, repeats allowed, or a bool mask of ``(n_inputs,)``), e.g. a plug-in's."""
+        n = check_int("n_inputs", n_inputs, 0)
+        f = np.asarray(flagged)
+        if f.dtype == np.bool_:
+            f = np.flatnonzero(check_mask("flagged", f, n))
+        elif f.size and not np.issubdtype(f.dtype, np.integer):
+            raise ValueError(f"flagged has dtype {f.dtype}; allowed: integer indices in [0, {n - 1}] or a bool mask ({n},)")
+        return cls(method, n, np.unique(f.astype(np.int64).reshape(-1)), tuple(classes),
+                   tuple(dict(params or {}).items()), scores=scores)
 
     # ---- views
     @property
@@ -379,7 +367,7 @@ class FilterReport:
             "n_inputs": self.n_inputs,
             "n_flagged": self.n_flagged,
             "flagged": self.flagged.tolist(),
-            "classes": [c.to_dict() for c in self.classes],
+            "classes": [c.to_dict() if hasattr(c, "to_dict") else dict(c) for c in self.classes],
         }
         if per_input:
             d["scores"] = None if self.scores is None else self.scores.tolist()
@@ -390,14 +378,12 @@ class FilterReport:
     def from_dict(cls, d: Mapping[str, Any]) -> "FilterReport":
         """Inverse of :meth:`to_dict`."""
         method = d["method"]
-        if method not in _DETAIL_TYPES:
-            raise ValueError(f"method={method!r} is not allowed: allowed values are {', '.join(REMOVAL_DEFENSES)}")
-        detail = _DETAIL_TYPES[method]
+        detail = _DETAIL_TYPES.get(method)  # a plug-in's details stay plain mappings
         return cls(
             method=method,
             n_inputs=d["n_inputs"],
             flagged=np.asarray(d["flagged"], dtype=np.int64),
-            classes=tuple(detail.from_dict(c) for c in d["classes"]),
+            classes=tuple(c if detail is None else detail.from_dict(c) for c in d["classes"]),
             params=tuple(dict(d.get("params", {})).items()),
             scores=d.get("scores"),
             clusters=d.get("clusters"),

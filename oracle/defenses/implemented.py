@@ -10,7 +10,7 @@ from oracle.defenses.interface import Defense
 from oracle.defenses.removal import ActivationClustering, SpectralSignatures
 from strategies import DEFENSES, DefenderStrategy
 
-__all__ = ["IMPLEMENTED", "defense_class", "defense_for"]
+__all__ = ["IMPLEMENTED", "defense_class", "defense_for", "defense_key"]
 
 #: backfire's own defenses by name (every name of :data:`strategies.DEFENSES` that is not a plug-in).
 IMPLEMENTED: dict[str, type[Defense]] = {
@@ -26,6 +26,13 @@ def defense_class(name: str) -> type[Defense]:
         raise NotImplementedError(f"defense {name!r} has no implementation in the oracle (implemented: "
                                   f"{', '.join(IMPLEMENTED)}; a plug-in is a Defense subclass)")
     return cls
+
+
+def defense_key(name: str) -> str:
+    """The defense's name as result-cache keys hold it: ``name`` at version 1, ``"name@v<version>"``
+    from version 2 on (:attr:`Defense.version`), as :func:`strategies.triggers.trigger_key` names triggers."""
+    version = defense_class(name).version
+    return name if version == 1 else f"{name}@v{version}"
 
 
 def defense_for(strategy: DefenderStrategy) -> Defense:

@@ -27,9 +27,9 @@ ground truth, parameters validated up front (``ValueError`` naming the field,
 the value and the allowed range).
 
 :class:`SpectralSignatures` and :class:`ActivationClustering` are the two as
-:class:`~oracle.defenses.interface.Defense` removal filters;
-:func:`filter_from_params` runs either from a :class:`strategies.DefenderStrategy`'s
-parameters (:data:`strategies.DEFENSES`).
+:class:`~oracle.defenses.interface.RemovalFilter` defenses, the interface a plug-in removal
+filter implements too (docs/plugins.md); :func:`filter_from_params` runs any of them from a
+:class:`strategies.DefenderStrategy`'s parameters (:data:`strategies.DEFENSES`).
 
 Ground truth: :class:`oracle.data.poison.JointDataset` exposes ``poisoned_train``
 (bool, the input carries a trigger) and ``owner_train`` (attacker ``i ≥ 0``,
@@ -44,10 +44,11 @@ from typing import Any
 import numpy as np
 
 from strategies.validate import DEFAULT_SEED
-from oracle.defenses.interface import Defense
+from oracle.defenses.interface import RemovalFilter
 from strategies import DEFENSES
+from strategies.registry import is_reference
 from oracle.defenses.activation_clustering import Reclassifier, activation_clustering_from_params
-from oracle.defenses.filter_report import ACTIVATION_CLUSTERING, REMOVAL_DEFENSES, SPECTRAL_SIGNATURES, FilterReport, check_int
+from oracle.defenses.filter_report import ACTIVATION_CLUSTERING, REMOVAL_DEFENSES, SPECTRAL_SIGNATURES, FilterReport
 from oracle.defenses.spectral_signatures import spectral_signatures_from_params
 
 __all__ = ["ActivationClustering", "SpectralSignatures", "filter_from_params"]
@@ -64,35 +65,35 @@ def filter_from_params(
     seed: int = DEFAULT_SEED,
     num_classes: int | None = None,
 ) -> FilterReport:
-    """Run the removal defense ``defense`` (one of :data:`REMOVAL_DEFENSES`)
-    with its strategy parameters: the one entry point for the oracle.
-    ``n_attackers`` sizes spectral signatures' removal; ``reclassify`` and
-    ``seed`` are activation clustering's. Unknown names raise."""
-    filters = {cls.spec.name: cls for cls in (SpectralSignatures, ActivationClustering)}
-    if defense not in filters:
-        raise ValueError(f"unknown removal defense {defense!r}: known removal defenses are {', '.join(REMOVAL_DEFENSES)}")
-    return filters[defense](params).flag(features, labels, n_attackers=n_attackers, reclassify=reclassify, seed=seed,
-                                         num_classes=num_classes)
+    """Run the removal defense ``defense`` (one of :data:`REMOVAL_DEFENSES`, or a plug-in
+    :class:`~oracle.defenses.interface.RemovalFilter` named ``"package.module:Name"``) with its strategy
+    parameters. ``n_attackers`` sizes spectral signatures' removal; ``reclassify`` and ``seed`` are
+    activation clustering's. Names of no removal filter raise."""
+    own = {cls.spec.name: cls for cls in (SpectralSignatures, ActivationClustering)}
+    cls = own.get(defense) or (DEFENSES[defense].implementation if defense in DEFENSES or is_reference(defense)
+                                else None)
+    if not (isinstance(cls, type) and issubclass(cls, RemovalFilter)):
+        raise ValueError(f"unknown removal defense {defense!r}: known removal defenses are {', '.join(REMOVAL_DEFENSES)} "
+                         "(or a plug-in RemovalFilter 'package.module:Name')")
+    return cls(params).flag(features, labels, n_attackers=n_attackers, reclassify=reclassify, seed=seed,
+                            num_classes=num_classes)
 
 
-class SpectralSignatures(Defense):
+class SpectralSignatures(RemovalFilter):
     """Spectral signatures (Tran et al., 2018) as a removal filter."""
 
     spec = DEFENSES[SPECTRAL_SIGNATURES]
-    removes = True
 
-    def flag(self, features, labels, *, n_attackers, reclassify=None, seed=DEFAULT_SEED, num_classes=None):
+    def select(self, features, labels, *, num_classes, n_attackers, seed, reclassify):
         return spectral_signatures_from_params(features, labels, self.params, n_attackers=n_attackers,
                                                num_classes=num_classes)
 
 
-class ActivationClustering(Defense):
+class ActivationClustering(RemovalFilter):
     """Activation clustering (Chen et al., 2018) with exclusionary reclassification as a removal filter."""
 
     spec = DEFENSES[ACTIVATION_CLUSTERING]
-    removes = True
 
-    def flag(self, features, labels, *, n_attackers, reclassify=None, seed=DEFAULT_SEED, num_classes=None):
-        check_int("n_attackers", n_attackers, 1)
+    def select(self, features, labels, *, num_classes, n_attackers, seed, reclassify):
         return activation_clustering_from_params(features, labels, self.params, reclassify=reclassify, seed=seed,
                                                  num_classes=num_classes)

@@ -15,11 +15,11 @@ from oracle.defenses.filter_report import (
     FilterReport,
     SpectralClassDetail,
     check_features_labels,
-    check_int,
     indices_by_class,
     with_params,
 )
 from strategies import DEFENSES, spectral_removal_count, validate_params
+from strategies.validate import check_int
 
 __all__ = ["spectral_scores", "spectral_signatures", "spectral_signatures_from_params"]
 

@@ -24,11 +24,10 @@ the data was and where it was read from (:meth:`ResultCache.record_data`,
 measured on other data are kept apart; the table lets a reader compute the
 keys of an environment's cells without reading its data.
 
-Schema versions: 1 had no ``data_versions``; opening a version-1 file for
-writing adds the table and fills it from the profiles already stored
-(their environments carry the fingerprint), in one transaction; a
-read-only open derives the same rows on the fly. Keys and rows are
-unchanged, so version-1 readers still read the file.
+The file format (tables, schema versions, the conversion of older files) is
+:mod:`oracle.store.cache_schema`; the claim protocol that keeps two fillers of
+one file from training the same cell twice is :mod:`oracle.store.claims`
+(:meth:`ResultCache.claim`, :meth:`ResultCache.release`, :meth:`ResultCache.wait`).
 
 File and path
 -------------
@@ -47,43 +46,6 @@ interrupted (Ctrl-C, SIGKILL, power cut) keeps every result whose ``put``
 returned, and the file stays consistent. A key that is already stored is
 never overwritten: the first result is kept and ``put`` returns False.
 
-Claims: two fillers on one file
--------------------------------
-So that two processes (or threads) filling the same file never train the same
-cell twice, a filler *claims* a key before training it::
-
-    worker = default_worker_id()
-    pending = []
-    for key in keys:
-        if key in cache:
-            continue                      # done earlier: nothing to train
-        if not cache.claim(key, worker):  # stored meanwhile, or another
-            pending.append(key)           # filler is training it: come back later
-            continue
-        try:
-            outcome = train(key)
-        except BaseException:
-            cache.release(key, worker)    # let someone else have it
-            raise
-        cache.put(key, outcome, cell_key=..., seed=..., profile=...)  # also drops the claim
-    for key in pending:                   # wait for the other filler's result
-        outcome = cache.wait(key)
-        if outcome is None and cache.claim(key, worker):
-            ...                           # the other filler gave up or died: train it here
-
-:meth:`ResultCache.claim` runs inside ``BEGIN IMMEDIATE`` (one writer at a
-time), so exactly one of several simultaneous claimers wins. It succeeds only
-when the result is not stored and no *live* claim by another worker exists.
-A claim is live until its lease (``lease_seconds``, default one hour) expires
-or, on the same host, until the process that made it has exited; so the
-claims of a filler killed with SIGKILL do not block a re-run on the same
-machine. A worker renews its lease by claiming again. A lease shorter than
-the training time lets a second worker take the cell over and train it too;
-the cache then keeps the first result stored (never a corruption, only
-wasted work). The clock is each process's wall clock: fillers on different
-hosts (one file on a shared disk, which SQLite supports poorly anyway) must
-have synchronised clocks.
-
 Processes and threads
 ---------------------
 sqlite3 connections are not shared: a :class:`ResultCache` opens one
@@ -98,7 +60,6 @@ import json
 import logging
 import math
 import os
-import socket
 import sqlite3
 import threading
 import time
@@ -108,8 +69,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from oracle.store.keys import as_seed, canonical_json, data_key, split_fingerprint
+from oracle.store.cache_schema import SCHEMA_VERSION, CacheError, check_file, derived_versions, prepare, tables
+from oracle.store.claims import DEFAULT_LEASE_SECONDS, DEFAULT_POLL_SECONDS, HOST, Claim, claim_live, default_worker_id
+from oracle.store.keys import as_seed, canonical_json
 from oracle.store.outcome import Outcome
+from strategies.validate import check_str
 
 __all__ = [
     "CACHE_FILENAME",
@@ -132,83 +96,12 @@ ENV_CACHE = "BACKFIRE_CACHE"
 #: File name of the result cache inside the cache folder.
 CACHE_FILENAME = "results.sqlite"
 
-#: Version of the table layout written by this module. Bump it when the layout
-#: changes; set ``_MIN_READER_VERSION`` to the oldest layout version whose
-#: readers can still use files written by this one (additive changes keep it).
-SCHEMA_VERSION = 2
-_MIN_READER_VERSION = 1
-#: The oldest layout this module converts (adds what is missing, in place).
-_OLDEST_CONVERTIBLE = 1
-_APPLICATION = "backfire result cache"
-
-#: Default lease of a claim: a cell's training should finish well within it.
-DEFAULT_LEASE_SECONDS = 3600.0
-#: How often :meth:`ResultCache.wait` looks again.
-DEFAULT_POLL_SECONDS = 1.0
-
-_SQLITE_MAGIC = b"SQLite format 3\x00"
-_HOST = socket.gethostname()
-
-_SCHEMA = (
-    """CREATE TABLE meta (
-        key   TEXT PRIMARY KEY,
-        value TEXT NOT NULL
-    )""",
-    """CREATE TABLE outcomes (
-        key            TEXT PRIMARY KEY,
-        cell_key       TEXT NOT NULL,
-        seed           INTEGER NOT NULL,
-        profile_json   TEXT NOT NULL,
-        outcome_json   TEXT NOT NULL,
-        created_at     REAL NOT NULL,
-        oracle_version TEXT,
-        device         TEXT,
-        seconds        REAL
-    )""",
-    "CREATE INDEX outcomes_cell ON outcomes (cell_key, seed)",
-    """CREATE TABLE claims (
-        key        TEXT PRIMARY KEY,
-        worker     TEXT NOT NULL,
-        expires_at REAL NOT NULL,
-        claimed_at REAL NOT NULL,
-        host       TEXT,
-        pid        INTEGER
-    )""",
-)
-#: Added by schema version 2 (see the module docstring).
-_DATA_VERSIONS = """CREATE TABLE IF NOT EXISTS data_versions (
-        data_key    TEXT NOT NULL,
-        fingerprint TEXT NOT NULL,
-        description TEXT,
-        source      TEXT,
-        recorded_at REAL NOT NULL,
-        PRIMARY KEY (data_key, fingerprint)
-    )"""
-
-
-class CacheError(ValueError):
-    """A cache file that cannot be used: not a backfire cache, a newer schema,
-    unreadable or unwritable, locked for too long, or closed."""
-
-
 class Cell(NamedTuple):
     """One payoff-table cell in the cache: its key, profile and number of seeds stored."""
 
     cell_key: str
     profile: dict[str, Any]
     n_seeds: int
-
-
-class Claim(NamedTuple):
-    """A worker's claim on a key (see the module's claim protocol)."""
-
-    key: str
-    worker: str
-    expires_at: float
-    claimed_at: float
-    host: str | None
-    pid: int | None
-    live: bool
 
 
 class DataVersion(NamedTuple):
@@ -247,58 +140,6 @@ def default_cache_path() -> Path:
         return Path(folder).expanduser() / CACHE_FILENAME
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base).expanduser() / "backfire" / CACHE_FILENAME
-
-
-def default_worker_id() -> str:
-    """A worker name unique to this process: ``host:pid:random``."""
-    return f"{_HOST}:{os.getpid()}:{os.urandom(4).hex()}"
-
-
-def _check_name(value: Any, field: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{field} must be a non-empty string, got {value!r}")
-    return value
-
-
-def _derived_versions(conn: sqlite3.Connection) -> list[tuple[str, str, str | None, None, float]]:
-    """``data_versions`` rows derived from the stored profiles (for files of schema 1): one per
-    (data description, fingerprint), described by what its outcomes name, dated by the latest."""
-    found: dict[tuple[str, str], tuple[str | None, float]] = {}
-    for profile_json, outcome_json, created_at in conn.execute(
-            "SELECT profile_json, outcome_json, created_at FROM outcomes ORDER BY rowid"):
-        environment = json.loads(profile_json).get("environment")
-        if not isinstance(environment, dict):
-            continue
-        description, fingerprint = split_fingerprint(environment)
-        if not isinstance(fingerprint, str):
-            continue
-        what = json.loads(outcome_json).get("extra", {}).get("dataset") or description.get("dataset") \
-            or description.get("task")
-        key = (data_key(description), fingerprint)
-        found[key] = (None if what is None else str(what), max(created_at, found.get(key, (None, 0.0))[1]))
-    return [(k, fp, what, None, when) for (k, fp), (what, when) in found.items()]
-
-
-def _pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` on this host may still be running (True when unsure)."""
-    if os.name != "posix":  # os.kill(pid, 0) would terminate the process on Windows
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # EPERM: exists, belongs to someone else
-        return True
-    return True
-
-
-def _claim_live(worker_expires_host_pid: tuple[str, float, str | None, int | None], now: float) -> bool:
-    _, expires_at, host, pid = worker_expires_host_pid
-    if expires_at <= now:
-        return False
-    if host == _HOST and pid is not None and pid != os.getpid() and not _pid_alive(pid):
-        return False
-    return True
 
 
 # Caches alive in this process, so that a forked child can forget the parent's
@@ -371,25 +212,7 @@ class ResultCache:
 
     def _open(self) -> sqlite3.Connection:
         path = self.path
-        if path.exists() and not path.is_file():
-            raise CacheError(f"{path} is not a backfire result cache: not a regular file")
-        if path.is_file():
-            try:
-                with open(path, "rb") as f:
-                    head = f.read(len(_SQLITE_MAGIC))
-            except OSError as e:
-                raise CacheError(f"cannot read the result cache {path}: {e}") from e
-            if head and head != _SQLITE_MAGIC:
-                raise CacheError(f"{path} is not a backfire result cache: not an SQLite database "
-                                 f"(it starts with {head!r})")
-        elif self.readonly:
-            raise CacheError(f"the result cache {path} does not exist")
-        else:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                raise CacheError(f"cannot create the folder of the result cache {path}: {e}") from e
-
+        check_file(path, self.readonly)
         if not self.readonly:
             return self._connect(str(path), uri=False)
         try:
@@ -415,97 +238,11 @@ class ResultCache:
         try:
             with self._sql("opening", conn):
                 conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-                self._prepare(conn)
+                prepare(conn, self.path, self.readonly)
         except BaseException:
             conn.close()
             raise
         return conn
-
-    def _prepare(self, conn: sqlite3.Connection) -> None:
-        """Check (or create) the tables; switch to WAL. Never alters a foreign file."""
-        tables = self._tables(conn)
-        version = SCHEMA_VERSION
-        if tables:
-            version = self._check_meta(conn, tables)
-        elif self.readonly:
-            raise CacheError(f"{self.path} is not a backfire result cache: it is an empty SQLite file")
-        if self.readonly:
-            return
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            log.warning("%s: SQLite refused WAL journal mode (got %r); concurrent fillers will wait more", self.path, mode)
-        conn.execute("PRAGMA synchronous = FULL")
-        if not tables:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                tables = self._tables(conn)
-                if not tables:  # nobody created them while we waited for the lock
-                    for statement in (*_SCHEMA, _DATA_VERSIONS):
-                        conn.execute(statement)
-                    conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
-                        ("application", _APPLICATION),
-                        ("schema_version", str(SCHEMA_VERSION)),
-                        ("min_reader_version", str(_MIN_READER_VERSION)),
-                        ("created_at", repr(time.time())),
-                    ])
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            if tables:
-                version = self._check_meta(conn, tables)
-        if version < SCHEMA_VERSION:
-            self._convert(conn)
-
-    def _convert(self, conn: sqlite3.Connection) -> None:
-        """Schema 1 -> 2: add ``data_versions``, filled from the stored profiles (module docstring)."""
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-            if int(meta["schema_version"]) < SCHEMA_VERSION:  # nobody converted it while we waited
-                conn.execute(_DATA_VERSIONS)
-                conn.executemany("INSERT OR IGNORE INTO data_versions VALUES (?, ?, ?, ?, ?)", _derived_versions(conn))
-                conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        log.info("%s: converted to cache schema version %d (data fingerprints recorded)", self.path, SCHEMA_VERSION)
-
-    @staticmethod
-    def _tables(conn: sqlite3.Connection) -> set[str]:
-        return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-
-    def _check_meta(self, conn: sqlite3.Connection, tables: set[str]) -> int:
-        if "meta" not in tables:
-            raise CacheError(f"{self.path} is not a backfire result cache: an SQLite database without "
-                             f"backfire's 'meta' table (its tables: {', '.join(sorted(tables))})")
-        try:
-            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        except sqlite3.OperationalError as e:
-            raise CacheError(f"{self.path} is not a backfire result cache: unreadable 'meta' table ({e})") from e
-        if meta.get("application") != _APPLICATION:
-            raise CacheError(f"{self.path} is not a backfire result cache: its 'meta' table names "
-                             f"application {meta.get('application')!r}")
-        try:
-            version = int(meta["schema_version"])
-            min_reader = int(meta.get("min_reader_version", version))
-        except (KeyError, TypeError, ValueError) as e:
-            raise CacheError(f"{self.path} is not a backfire result cache: bad schema version in its "
-                             f"'meta' table ({meta.get('schema_version')!r})") from e
-        if min_reader > SCHEMA_VERSION:
-            raise CacheError(
-                f"the result cache {self.path} was written by a newer backfire: cache schema version "
-                f"{version} (readable by schema {min_reader} and later), but this backfire reads schema "
-                f"version {SCHEMA_VERSION}; upgrade backfire, or use another cache file")
-        if version < _OLDEST_CONVERTIBLE:
-            raise CacheError(
-                f"the result cache {self.path} has the old cache schema version {version}, and this "
-                f"backfire (schema version {SCHEMA_VERSION}) cannot convert it; use another cache file")
-        missing = {"outcomes", "claims"} - tables
-        if missing:
-            raise CacheError(f"{self.path} is not a backfire result cache: missing tables {', '.join(sorted(missing))}")
-        return version
 
     def _error(self, e: sqlite3.Error, what: str) -> CacheError:
         message = str(e)
@@ -591,8 +328,8 @@ class ResultCache:
         stored, the first result is kept: nothing is written and False is
         returned. Returns True when this call stored the result.
         """
-        _check_name(key, "key")
-        _check_name(cell_key, "cell_key")
+        check_str("key", key)
+        check_str("cell_key", cell_key)
         if not isinstance(outcome, Outcome):
             raise TypeError(f"outcome must be an Outcome, got {type(outcome).__name__}")
         seed = as_seed(seed)
@@ -696,8 +433,8 @@ class ResultCache:
         Returns the *other* fingerprints recorded earlier for the same description, newest
         first: cells measured on them are kept apart (their keys differ), never reused.
         """
-        _check_name(data_key, "data_key")
-        _check_name(fingerprint, "fingerprint")
+        check_str("data_key", data_key)
+        check_str("fingerprint", fingerprint)
         with self._write(f"recording the data of {data_key}") as conn:
             conn.execute("INSERT INTO data_versions (data_key, fingerprint, description, source, recorded_at)"
                          " VALUES (?, ?, ?, ?, ?) ON CONFLICT (data_key, fingerprint) DO UPDATE SET"
@@ -708,11 +445,11 @@ class ResultCache:
     def data_versions(self, data_key: str) -> list[DataVersion]:
         """The fingerprints recorded for the data description ``data_key``, the latest fill's first."""
         with self._sql(f"reading the data of {data_key}") as conn:
-            if "data_versions" in self._tables(conn):
+            if "data_versions" in tables(conn):
                 rows = conn.execute("SELECT data_key, fingerprint, description, source, recorded_at FROM data_versions"
                                     " WHERE data_key = ?", (data_key,)).fetchall()
             else:  # a schema-1 file opened read-only
-                rows = [r for r in _derived_versions(conn) if r[0] == data_key]
+                rows = [r for r in derived_versions(conn) if r[0] == data_key]
         return sorted((DataVersion(*r) for r in rows), key=lambda v: (-v.recorded_at, v.fingerprint))
 
     # -- claims -------------------------------------------------------------
@@ -725,8 +462,8 @@ class ResultCache:
         or one made on this host by a process that has exited, is taken over).
         Claiming a key the worker already holds renews its lease.
         """
-        _check_name(key, "key")
-        _check_name(worker, "worker")
+        check_str("key", key)
+        check_str("worker", worker)
         if isinstance(lease_seconds, bool) or not isinstance(lease_seconds, (int, float)) \
                 or not (0 < lease_seconds < math.inf):
             raise ValueError(f"lease_seconds must be a positive number of seconds, got {lease_seconds!r}")
@@ -735,10 +472,10 @@ class ResultCache:
                 return False
             now = time.time()
             held = conn.execute("SELECT worker, expires_at, host, pid FROM claims WHERE key = ?", (key,)).fetchone()
-            if held is not None and held[0] != worker and _claim_live(held, now):
+            if held is not None and held[0] != worker and claim_live(held, now):
                 return False
             conn.execute("INSERT OR REPLACE INTO claims (key, worker, expires_at, claimed_at, host, pid)"
-                         " VALUES (?, ?, ?, ?, ?, ?)", (key, worker, now + lease_seconds, now, _HOST, os.getpid()))
+                         " VALUES (?, ?, ?, ?, ?, ?)", (key, worker, now + lease_seconds, now, HOST, os.getpid()))
             if held is not None and held[0] != worker:
                 log.info("%s: %s took over %s from %s (claim expired or its process exited)",
                          self.path, worker, key, held[0])
@@ -760,7 +497,7 @@ class ResultCache:
         with self._sql("listing claims") as conn:
             rows = conn.execute("SELECT key, worker, expires_at, claimed_at, host, pid FROM claims"
                                 " ORDER BY claimed_at, key").fetchall()
-        found = [Claim(k, w, e, c, h, p, _claim_live((w, e, h, p), now)) for k, w, e, c, h, p in rows]
+        found = [Claim(k, w, e, c, h, p, claim_live((w, e, h, p), now)) for k, w, e, c, h, p in rows]
         return found if include_dead else [c for c in found if c.live]
 
     def wait(self, key: str, *, timeout: float | None = None,
@@ -782,7 +519,7 @@ class ResultCache:
                     "SELECT worker, expires_at, host, pid FROM claims WHERE key = ?", (key,)).fetchone()
             if row is not None:
                 return self._outcome(row[0], key)
-            if held is None or not _claim_live(held, time.time()):
+            if held is None or not claim_live(held, time.time()):
                 # Re-check: the claimer may have stored it between our two reads.
                 return self.get(key)
             if deadline is not None and time.monotonic() >= deadline:

@@ -9,11 +9,10 @@ see its docstring for what each preset is and why.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
+from strategies.validate import check_bool, check_int, check_name, check_real, check_str, is_int, out_of_range
 
 __all__ = [
     "FLIP_DATASETS",
@@ -25,9 +24,9 @@ __all__ = [
     "TrainPreset",
     "flip_default",
     "get_preset",
-    "is_int",
+    "is_int",  # re-exported from strategies.validate (oracle.victims.train imports it from here)
     "lr_factor",
-    "out_of_range",
+    "out_of_range",  # re-exported from strategies.validate
 ]
 
 #: Bump when the training loop changes in a way that changes results, so
@@ -50,47 +49,6 @@ ONECYCLE_START_FACTOR = 0.2
 # --------------------------------------------------------------------------
 # Presets
 # --------------------------------------------------------------------------
-def out_of_range(field: str, value: object, allowed: str) -> None:
-    """Raise the one-line error for a field outside what is allowed."""
-    raise ValueError(f"{field}={value!r} is out of range; allowed: {allowed}")
-
-
-def is_int(value: object) -> bool:
-    """An integer (Python or numpy), not a bool."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def _is_real(value: object) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
-
-
-def _check_real(field: str, value: object, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False) -> None:
-    if not _is_real(value) or not math.isfinite(float(value)):
-        out_of_range(field, value, _interval(lo, hi, lo_open, hi_open))
-    v = float(value)  # type: ignore[arg-type]
-    if (v <= lo if lo_open else v < lo) or (v >= hi if hi_open else v > hi):
-        out_of_range(field, value, _interval(lo, hi, lo_open, hi_open))
-
-
-def _interval(lo: float, hi: float, lo_open: bool, hi_open: bool) -> str:
-    left = "(" if lo_open else "["
-    right = ")" if hi_open or math.isinf(hi) else "]"
-    hi_s = "inf" if math.isinf(hi) else f"{hi:g}"
-    return f"a number in {left}{lo:g}, {hi_s}{right}"
-
-
-def _check_int(field: str, value: object, lo: int) -> None:
-    if not is_int(value) or int(value) < lo:  # type: ignore[arg-type]
-        out_of_range(field, value, f"an integer >= {lo}")
-
-
-def _check_bool(field: str, value: object, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if not isinstance(value, bool):
-        out_of_range(field, value, "True or False" + (" or None" if allow_none else ""))
-
-
 @dataclass(frozen=True)
 class TrainPreset:
     """Every hyper-parameter of one training run. Fields are checked when built.
@@ -149,41 +107,28 @@ class TrainPreset:
     grad_clip: float | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name:
-            out_of_range("name", self.name, "a non-empty string")
-        if self.optimizer not in OPTIMIZERS:
-            out_of_range("optimizer", self.optimizer, "one of " + ", ".join(OPTIMIZERS))
-        _check_real("lr", self.lr, 0.0, math.inf, lo_open=True)
-        _check_real("momentum", self.momentum, 0.0, 1.0, hi_open=True)
-        _check_bool("nesterov", self.nesterov)
+        check_str("name", self.name)
+        check_name("optimizer", self.optimizer, OPTIMIZERS)
+        reals = {"lr": (0.0, None, True, False), "momentum": (0.0, 1.0, False, True),
+                 "weight_decay": (0.0, None, False, False), "warmup_fraction": (0.0, 1.0, False, True),
+                 "label_smoothing": (0.0, 1.0, False, True), "min_delta": (0.0, None, False, False),
+                 "grad_clip": (0.0, None, True, False)}
+        ints = {"batch_size": 1, "max_epochs": 1, "translate": 0, "patience": 1}
+        optional = ("grad_clip", "patience", "flip")  # None = off / by dataset
+        # canonical Python types (the checks' return values), so that to_dict() is JSON-stable
+        for f, (low, high, low_open, high_open) in reals.items():
+            if getattr(self, f) is not None or f not in optional:
+                v = check_real(f, getattr(self, f), low, high, low_open=low_open, high_open=high_open)
+                object.__setattr__(self, f, v)
+        for f, low in ints.items():
+            if getattr(self, f) is not None or f not in optional:
+                object.__setattr__(self, f, check_int(f, getattr(self, f), low))
+        for f in ("nesterov", "amp", "channels_last", "drop_last", "flip"):
+            if getattr(self, f) is not None or f not in optional:
+                object.__setattr__(self, f, check_bool(f, getattr(self, f)))
         if self.nesterov and self.optimizer == "sgd" and self.momentum == 0:
             out_of_range("nesterov", self.nesterov, "False when momentum = 0 (Nesterov needs momentum > 0)")
-        _check_real("weight_decay", self.weight_decay, 0.0, math.inf)
-        _check_int("batch_size", self.batch_size, 1)
-        _check_int("max_epochs", self.max_epochs, 1)
-        if self.schedule not in SCHEDULES:
-            out_of_range("schedule", self.schedule, "one of " + ", ".join(SCHEDULES))
-        _check_real("warmup_fraction", self.warmup_fraction, 0.0, 1.0, hi_open=True)
-        _check_real("label_smoothing", self.label_smoothing, 0.0, 1.0, hi_open=True)
-        _check_bool("flip", self.flip, allow_none=True)
-        _check_int("translate", self.translate, 0)
-        if self.patience is not None:
-            _check_int("patience", self.patience, 1)
-        _check_real("min_delta", self.min_delta, 0.0, math.inf)
-        _check_bool("amp", self.amp)
-        _check_bool("channels_last", self.channels_last)
-        _check_bool("drop_last", self.drop_last)
-        if self.grad_clip is not None:
-            _check_real("grad_clip", self.grad_clip, 0.0, math.inf, lo_open=True)
-        # canonical Python types, so that to_dict() is JSON-stable
-        for f in ("lr", "momentum", "weight_decay", "warmup_fraction", "label_smoothing", "min_delta"):
-            object.__setattr__(self, f, float(getattr(self, f)))
-        for f in ("batch_size", "max_epochs", "translate"):
-            object.__setattr__(self, f, int(getattr(self, f)))
-        if self.patience is not None:
-            object.__setattr__(self, "patience", int(self.patience))
-        if self.grad_clip is not None:
-            object.__setattr__(self, "grad_clip", float(self.grad_clip))
+        check_name("schedule", self.schedule, SCHEDULES)
 
     @property
     def early_stopping(self) -> bool:

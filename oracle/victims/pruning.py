@@ -43,6 +43,8 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
+from strategies.validate import round_half_up
+
 __all__ = [
     "LotteryTicket",
     "apply_masks",
@@ -54,6 +56,7 @@ __all__ = [
     "mean_offdiagonal",
     "prunable",
     "fraction_schedule",
+    "half_up_changes",
     "kept_count",
     "prune_layerwise",
 ]
@@ -102,8 +105,19 @@ def apply_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> None:
 
 
 def kept_count(numel: int, fraction: float) -> int:
-    """Parameters a tensor of ``numel`` keeps at ``fraction``: ``max(1, round(fraction · numel))``."""
-    return max(1, int(round(fraction * numel)))
+    """Parameters a tensor of ``numel`` keeps at ``fraction``: ``max(1, round(fraction · numel))``, halves
+    up (:func:`~strategies.validate.round_half_up`)."""
+    return max(1, round_half_up(fraction * numel))
+
+
+def half_up_changes(model: nn.Module, target: float, rounds: int) -> bool:
+    """Whether :func:`kept_count` keeps a different count, for some prunable tensor of ``model`` and some
+    fraction of :func:`fraction_schedule` ``(target, rounds)``, than before it rounded halves up (Python's
+    ``round``, halves to even): only a tie ``fraction · numel = k + 1/2`` (e.g. 0.5 of an odd size)
+    differs. Result caches name the rounding rule in their keys only when it does, so results that the
+    change leaves alone keep their keys."""
+    sizes = {getattr(module, pname).numel() for _, module, pname in prunable(model)}
+    return any(max(1, int(round(f * n))) != kept_count(n, f) for n in sizes for f in fraction_schedule(target, rounds))
 
 
 def prune_layerwise(model: nn.Module, fraction: float) -> None:
