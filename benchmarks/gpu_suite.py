@@ -277,7 +277,7 @@ def _federated_estimate(suite: Suite) -> Estimate:
 
 
 def _federated_run(suite: Suite, max_jobs: int) -> dict:
-    from oracle.victims.train import resolve_device
+    from oracle.victims.device import resolve_device
 
     bench, config = _federated_config(suite)
     device = resolve_device(suite.device)
@@ -460,7 +460,7 @@ STEPS: list[Step] = [
 # ---------------------------------------------------------------------------------------------------- main
 def machine(device: str | None) -> dict:
     """The GPU (or CPU), torch and CUDA versions this run measures on."""
-    from oracle.victims.train import device_info
+    from oracle.victims.device import device_info
 
     info = device_info(device)
     return {k: info.get(k) for k in ("gpu", "device", "torch", "cuda", "gpu_memory_gib", "python", "cpu_threads")}
