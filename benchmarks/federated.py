@@ -29,9 +29,10 @@ import torch
 from oracle.federated.aggregators import aggregate
 from oracle.federated.attacks import FederatedAttacker
 from oracle.federated.config import FederatedConfig, federated_preset
-from oracle.federated.simulator import new_model, run_federated
+from oracle.federated.simulator import run_federated
+from oracle.federated.warm_start import new_model
 from oracle.federated.tasks import load_task
-from oracle.victims.train import device_info, resolve_device
+from oracle.victims.device import device_info, resolve_device
 from strategies import AGGREGATORS
 
 

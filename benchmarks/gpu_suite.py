@@ -163,7 +163,7 @@ def _federated_estimate(suite: Suite) -> Estimate:
 
 
 def _federated_run(suite: Suite, max_jobs: int) -> dict:
-    from oracle.victims.train import resolve_device
+    from oracle.victims.device import resolve_device
 
     bench, config = _federated_config(suite)
     device = resolve_device(suite.device)

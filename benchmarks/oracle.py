@@ -79,7 +79,7 @@ def run_cells(spec: GameSpec, device: str | None, cache: ResultCache | None = No
 def _print(rows, title: str) -> None:
     import torch
 
-    from oracle.victims.train import device_info
+    from oracle.victims.device import device_info
 
     info = device_info(None)
     print(f"{title}; device {info.get('gpu') or info.get('device')}, torch {torch.__version__}, "

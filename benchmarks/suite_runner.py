@@ -136,7 +136,7 @@ def _gpu_peak_mib() -> float | None:
 
 def machine(device: str | None) -> dict:
     """The GPU (or CPU), torch and CUDA versions this run measures on."""
-    from oracle.victims.train import device_info
+    from oracle.victims.device import device_info
 
     info = device_info(device)
     return {k: info.get(k) for k in ("gpu", "device", "torch", "cuda", "gpu_memory_gib", "python", "cpu_threads")}

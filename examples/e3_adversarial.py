@@ -39,7 +39,8 @@ from oracle.data.datasets import load_dataset, subset_of_whole
 from oracle.data.poison import build_joint_dataset
 from oracle.victims.metrics import attacker_metrics
 from oracle.victims.presets import get_preset
-from oracle.victims.train import predict, train_victim
+from oracle.victims.inference import predict
+from oracle.victims.train import train_victim
 from strategies import AttackerStrategy
 
 METRICS = (("asr", "acc w.r.t. poisoned labels, run-time poison rate 1"),

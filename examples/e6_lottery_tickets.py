@@ -44,7 +44,8 @@ from oracle.victims.pruning import (
     iterative_magnitude_pruning,
     mean_offdiagonal,
 )
-from oracle.victims.train import predict, train_victim
+from oracle.victims.inference import predict
+from oracle.victims.train import train_victim
 from strategies import AttackerStrategy
 
 KINDS = ("full", "mask", "masked_full", "ticket")

@@ -20,7 +20,8 @@ import argparse
 
 from oracle.federated.attacks import FederatedAttacker
 from oracle.federated.config import federated_preset
-from oracle.federated.simulator import run_federated, warm_start
+from oracle.federated.simulator import run_federated
+from oracle.federated.warm_start import warm_start
 from oracle.federated.tasks import load_task
 
 

@@ -63,7 +63,7 @@ def check_device(device: str | None, executor: str = "local") -> None:
     before a fill reads any data. Ray tasks run on the cluster's devices, so they are not checked here."""
     if device is None or executor != "local":
         return
-    from oracle.victims.train import resolve_device
+    from oracle.victims.device import resolve_device
 
     resolve_device(device)
 

@@ -248,7 +248,9 @@ class PayoffOracle:
     # ------------------------------------------------------------------ running one job
     def evaluate(self, job: Job) -> Outcome:
         """Train and measure one job (no cache involved)."""
-        from oracle.victims.train import device_info, predict, train_victim
+        from oracle.victims.device import device_info
+        from oracle.victims.inference import predict
+        from oracle.victims.train import train_victim
 
         env, spec = self.spec.environment, self.spec
         ds = self.dataset
@@ -331,7 +333,7 @@ class PayoffOracle:
         clusters; when every suspect cluster is confirmed, that model is the
         retrained victim.
         """
-        from oracle.victims.train import features, predict
+        from oracle.victims.inference import features, predict
 
         ds = self.dataset
         x, y = joint.x_train, joint.y_train

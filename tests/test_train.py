@@ -1,5 +1,6 @@
-"""Tests for oracle.victims.train: presets, on-device augmentation, the training loop,
-early stopping, determinism, the batch hook, inference helpers."""
+"""Tests for oracle.victims.train and the modules it is built from (device, inputs, loop,
+inference): presets, on-device augmentation, the training loop, early stopping, determinism,
+the batch hook, inference helpers."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ import torch.nn.functional as F
 
 from oracle.data.datasets import load_dataset
 from oracle.victims.models import build_model, normalization, to_input
+from oracle.victims.loop import batch_bounds
 from oracle.victims.presets import FLIP_DATASETS, PRESETS, TrainPreset, flip_default, get_preset, lr_factor
 from oracle.victims.train import (
     TrainedVictim,
-    _batch_bounds,
     Normalizer,
     device_info,
     features,
@@ -154,11 +155,12 @@ def test_flip_default_by_dataset():
 
 
 def test_batch_bounds():
-    assert _batch_bounds(10, 4, True) == [(0, 4), (4, 8)]
-    assert _batch_bounds(10, 4, False) == [(0, 4), (4, 8), (8, 10)]
-    assert _batch_bounds(9, 4, False) == [(0, 4), (4, 9)]  # a lone last image joins the batch before
-    assert _batch_bounds(3, 4, True) == [(0, 3)]  # fewer images than a batch: one batch
-    assert _batch_bounds(8, 4, True) == [(0, 4), (4, 8)]
+    """The victims' batches: a partial last batch dropped (drop_last) or kept, a lone last image merged."""
+    assert batch_bounds(10, 4, drop_last=True, merge_lone=True) == [(0, 4), (4, 8)]
+    assert batch_bounds(10, 4, merge_lone=True) == [(0, 4), (4, 8), (8, 10)]
+    assert batch_bounds(9, 4, merge_lone=True) == [(0, 4), (4, 9)]  # a lone last image joins the batch before
+    assert batch_bounds(3, 4, drop_last=True) == [(0, 3)]  # fewer images than a batch: one batch
+    assert batch_bounds(8, 4, drop_last=True) == [(0, 4), (4, 8)]
 
 
 # --------------------------------------------------------------------------
@@ -427,8 +429,8 @@ def test_cuda_only_settings_train_on_the_cpu(tiny_run, digits, monkeypatch):
     fp32 does. CI has no GPU, so this is what runs those lines there."""
     import oracle.victims.train as train
 
-    monkeypatch.setattr(train, "_use_amp", lambda amp, device: bool(amp))
-    monkeypatch.setattr(train, "_use_channels_last", lambda channels_last, device: bool(channels_last))
+    monkeypatch.setattr(train, "use_amp", lambda amp, device: bool(amp))
+    monkeypatch.setattr(train, "use_channels_last", lambda channels_last, device: bool(channels_last))
     r = train_victim(
         "smallcnn", digits.x_train, digits.y_train, digits.x_test, digits.y_test, num_classes=10,
         dataset="digits", preset=get_preset("tiny", amp=True, channels_last=True), seed=SEED, device="cpu",

@@ -81,7 +81,7 @@ def pgd_perturbation(model: "torch.nn.Module", x: np.ndarray, y: np.ndarray, *, 
     import torch
     import torch.nn.functional as F
 
-    from oracle.victims.train import Normalizer
+    from oracle.victims.inputs import Normalizer
 
     x = np.asarray(x)
     if x.ndim != 4 or x.dtype != np.uint8:
@@ -130,7 +130,8 @@ def surrogate_perturbation(architecture: str, *, dataset: str, num_classes: int,
     ``train_seed``), then returns :func:`pgd_perturbation` of its poisoned
     images on that surrogate (random start seeded ``config.seed + i``).
     """
-    from oracle.victims.train import resolve_device, train_victim
+    from oracle.victims.device import resolve_device
+    from oracle.victims.train import train_victim
 
     dev = resolve_device(device)
 

@@ -59,7 +59,7 @@ def fgsm(model: "torch.nn.Module", x: np.ndarray, y: np.ndarray, radius: float, 
     import torch
     import torch.nn.functional as F
 
-    from oracle.victims.train import Normalizer
+    from oracle.victims.inputs import Normalizer
 
     x = np.asarray(x)
     if x.ndim != 4 or x.dtype != np.uint8:
@@ -135,7 +135,8 @@ class SurrogateCache:
         from safetensors.torch import load_file, save_file
 
         from oracle.victims.models import build_model
-        from oracle.victims.train import resolve_device, train_victim
+        from oracle.victims.device import resolve_device
+        from oracle.victims.train import train_victim
 
         dev = resolve_device(self.device)
         path = None if self.folder is None else Path(self.folder) / f"{key[:32]}.safetensors"

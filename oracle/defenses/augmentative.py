@@ -22,7 +22,7 @@ without them). Implemented here so far:
 
 * ``spectral-signatures`` and ``activation-clustering`` (removal): the
   oracle trains the victim on the pooled data, takes its penultimate
-  representations of the training inputs (:func:`oracle.victims.train.features`),
+  representations of the training inputs (:func:`oracle.victims.inference.features`),
   flags inputs with :func:`oracle.defenses.removal.filter_from_params`, and retrains
   without them (:meth:`oracle.payoff_oracle.PayoffOracle.evaluate`). Activation
   clustering's exclusionary reclassification retrains once without all

@@ -14,7 +14,7 @@ filtering step is pure functions on arrays:
   with exclusionary reclassification through a callback that the caller
   implements by retraining.
 
-Both take ``features`` (float ``(n, D)``, e.g. :func:`oracle.victims.train.features`)
+Both take ``features`` (float ``(n, D)``, e.g. :func:`oracle.victims.inference.features`)
 and ``labels`` (the *training* labels, int ``(n,)``: a poisoned input sits in
 its target class, which is where the filters look for it) and return a
 :class:`~oracle.defenses.filter_report.FilterReport`: the sorted indices they flag, per-class details, and

@@ -12,19 +12,26 @@ m; on the CPU it is slower (measured in ``benchmarks/federated.py``), so
 :func:`~oracle.federated.simulator.run_federated` uses it by default only on
 CUDA.
 
-It is the same training as the sequential loop, step for step:
+It is the batched form of the sequential loop
+(:func:`oracle.victims.loop.train_epoch`, through
+:class:`~oracle.federated.local.LocalTrainer`), step for step, and shares its
+parts:
 
-* each client's batches are drawn from its own generator, seeded as in the
-  sequential loop (per epoch a permutation of the client's indices, then the
-  augmentation of each batch, in that order), so each client sees the same
-  images in the same order with the same augmentation;
+* each client's batches are drawn from its own generator
+  (:func:`~oracle.victims.loop.device_generator`), seeded as in the
+  sequential loop (per epoch :func:`~oracle.victims.loop.epoch_order`, a
+  permutation of the client's indices, then the augmentation of each batch,
+  in that order), cut by the same :func:`~oracle.victims.loop.batch_bounds`,
+  so each client sees the same images in the same order with the same
+  augmentation;
 * a client's last, partial batch is padded with zeros that carry zero weight
   in its loss (the mean cross-entropy over its real images), and a client
   that has run out of batches is left out of the step altogether (the
   models have no batch norm, so padding changes nothing else);
-* SGD with momentum and weight decay as ``torch.optim.SGD`` computes it
-  (d = g + λw; b ← μb + d, b = d at the first step; w ← w − lr·b), one
-  optimiser state per client.
+* the optimiser rule is ``torch.optim.SGD``'s own, applied by its functional
+  form to the stacked parameters (:func:`~oracle.victims.loop.sgd_update`:
+  d = g + λw; b ← μb + d, b = d at the first step; w ← w − lr·b), one
+  momentum buffer per client.
 
 What differs: the dropout masks. ``vmap`` draws every client's mask from
 torch's global generator at once (``randomness="different"``), seeded once
@@ -44,9 +51,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
-__all__ = ["Augment", "CohortTrainer"]
+from oracle.victims.loop import Augment, batch_bounds, device_generator, epoch_order, sgd_update
 
-Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+__all__ = ["Augment", "CohortTrainer"]
 
 
 class CohortTrainer:
@@ -111,20 +118,15 @@ class CohortTrainer:
         params = [p.view(*s).unsqueeze(0).repeat(c, *([1] * len(s)))
                   for p, s in zip(torch.split(w_start.detach(), self.numels), self.shapes)]
         bufs = [torch.zeros_like(p) for p in params]
-        gens = []
-        for s in seeds:
-            g = torch.Generator(device=self.dev)
-            g.manual_seed(int(s))
-            gens.append(g)
+        gens = [device_generator(s, self.dev) for s in seeds]
         sizes = [int(idx.numel()) for idx in clients]
-        B = self.batch_size
-        n_batches = [math.ceil(n / B) for n in sizes]
+        bounds = [batch_bounds(n, self.batch_size) for n in sizes]
         for _ in range(epochs):
-            orders = [idx[torch.randperm(n, generator=g, device=self.dev)] for idx, n, g in zip(clients, sizes, gens)]
-            for b in range(max(n_batches)):
-                active = [k for k in range(c) if b < n_batches[k]]
-                self._step(params, bufs, active, c, x, y, [orders[k][b * B : (b + 1) * B] for k in active],
-                           [gens[k] for k in active], lr)
+            orders = [epoch_order(n, idx, g, self.dev) for idx, n, g in zip(clients, sizes, gens)]
+            for b in range(max(len(bk) for bk in bounds)):
+                active = [k for k in range(c) if b < len(bounds[k])]
+                sels = [orders[k][slice(*bounds[k][b])] for k in active]
+                self._step(params, bufs, active, c, x, y, sels, [gens[k] for k in active], lr)
         return torch.cat([p.reshape(c, -1) for p in params], dim=1)
 
     def _step(self, params, bufs, active, c, x, y, sels, gens, lr) -> None:
@@ -146,12 +148,7 @@ class CohortTrainer:
         g = self._grads(dict(zip(self.names, p_act)), inputs, yb, wb)
         grads = [g[n] for n in self.names]
         b_act = bufs if everyone else [q.index_select(0, idx) for q in bufs]
-        # torch.optim.SGD (dampening 0, no Nesterov): d = g + λw; b = μb + d; w -= lr·b
-        if self.weight_decay:
-            torch._foreach_add_(grads, p_act, alpha=self.weight_decay)
-        torch._foreach_mul_(b_act, self.momentum)
-        torch._foreach_add_(b_act, grads)
-        torch._foreach_add_(p_act, b_act, alpha=-lr)
+        sgd_update(p_act, grads, b_act, lr=lr, momentum=self.momentum, weight_decay=self.weight_decay)
         if not everyone:
             for p, q, pa, qa in zip(params, bufs, p_act, b_act):
                 p.index_copy_(0, idx, pa)

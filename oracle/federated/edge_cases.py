@@ -255,7 +255,7 @@ def log_density_report(
     a mixture fitted to ``model``'s features of benign inputs.
 
     ``benign_x``, each of ``candidates``' values: uint8 images (n, H, W[, C])
-    for :func:`oracle.victims.train.features`. ``benign_y``: the benign labels the
+    for :func:`oracle.victims.inference.features`. ``benign_y``: the benign labels the
     components start from; None = the model's predictions. The density is
     fitted on ``benign_x``, which also calibrates the p threshold.
 
@@ -263,7 +263,7 @@ def log_density_report(
     ``mean``, ``median``, ``std`` of ln P̂ and ``edge_share``, the share of
     the set that are p-edge cases (for ``"benign"``, in sample: ⌊p·n⌋/n).
     """
-    from oracle.victims.train import features, predict  # torch, only when a model is involved
+    from oracle.victims.inference import features, predict  # torch, only when a model is involved
 
     if "benign" in candidates:
         raise ValueError("candidates may not be named 'benign' (the report's name for benign_x)")

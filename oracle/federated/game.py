@@ -105,7 +105,7 @@ class FederatedOracle(PayoffOracle):
     warm_start_dir: Path | None = None
 
     def warm_start_path(self, config: FederatedConfig) -> Path:
-        from oracle.federated.simulator import warm_start_key
+        from oracle.federated.warm_start import warm_start_key
 
         key = content_key("federated-warm-start", {**warm_start_key(config), "data": self.task_fingerprint})
         folder = Path(self.warm_start_dir) if self.warm_start_dir else Path(self.cache.path).parent / "warm_starts"
@@ -120,7 +120,7 @@ class FederatedOracle(PayoffOracle):
 
     def initial_state(self, config: FederatedConfig):
         """The warm-started global model for ``config``: from disk, or trained and saved (safetensors)."""
-        from oracle.federated.simulator import load_state, save_state, warm_start
+        from oracle.federated.warm_start import load_state, save_state, warm_start
 
         path = self.warm_start_path(config)
         if path.exists():

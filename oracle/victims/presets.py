@@ -24,9 +24,7 @@ __all__ = [
     "TrainPreset",
     "flip_default",
     "get_preset",
-    "is_int",  # re-exported from strategies.validate (oracle.victims.train imports it from here)
     "lr_factor",
-    "out_of_range",  # re-exported from strategies.validate
 ]
 
 #: Bump when the training loop changes in a way that changes results, so
