@@ -2,6 +2,8 @@
 
     python examples/e3_adversarial.py                     # MNIST 8k subset, N = 1, 5, 3 seeds (CPU: ~20 min)
     python examples/e3_adversarial.py --ns 1 10 --seeds 3407 --eps-a 0 0.5 1
+    python examples/e3_adversarial.py --ns 1 10 50 100 --n-max 100 --n-images 10000 --batch-size 128 \
+        --epochs 12 --json e3.json --resume        # backfiring sizes (docs/reproduction.md, "FGSM at larger N")
 
 Datta & Shadbolt, E3, App. 6.2.4, Figures 7 and 9, Observations 1 and 3:
 every attacker backdoors its share (independent random triggers and target
@@ -51,9 +53,9 @@ METRICS = (("asr", "acc w.r.t. poisoned labels, run-time poison rate 1"),
 def measure(ds, n: int, seed: int, args, preset) -> list[dict]:
     """One victim for (N, seed), measured at every ε_a: one record per ε_a with per-attacker metrics."""
     strategy = AttackerStrategy.independent(eps=args.eps_b, p=args.eps_b, shift="fgsm", shift_eps=1.0)
-    joint = build_joint_dataset(ds, strategy.expand(n, ds.num_classes), n_max=max(args.ns), v_d=args.v_d,
+    joint = build_joint_dataset(ds, strategy.expand(n, ds.num_classes), n_max=args.n_max, v_d=args.v_d,
                                 seed=seed)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     victim = train_victim(args.architecture, joint.x_train, joint.y_train, joint.x_val, joint.y_val,
                           num_classes=ds.num_classes, dataset=ds.name, preset=preset, seed=seed, device="cpu")
     root = Path(os.environ.get("BACKFIRE_CACHE") or Path.home() / ".cache" / "backfire")
@@ -77,6 +79,7 @@ def measure(ds, n: int, seed: int, args, preset) -> list[dict]:
     for r in out:
         r["surrogate_clean_acc"] = surrogate_acc
         r["seconds"] = time.perf_counter() - t0
+        r["cpu_seconds"] = time.process_time() - c0
     return out
 
 
@@ -126,20 +129,37 @@ def main() -> None:
     ap.add_argument("--dataset", default="mnist")
     ap.add_argument("--n-images", type=int, default=8000)
     ap.add_argument("--v-d", type=float, default=0.1)
+    ap.add_argument("--n-max", type=int, default=None,
+                    help="N_max, which sizes every attacker's share (default: the largest of --ns)")
     ap.add_argument("--architecture", default="smallcnn")
     ap.add_argument("--preset", default="fast")
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--figure", default="docs/figures/e3_adversarial.png")
     ap.add_argument("--json", default=None, help="write every record here (appended to as runs finish)")
+    ap.add_argument("--resume", action="store_true",
+                    help="keep the records already in --json and skip their (N, seed) victims (a killed run resumes; "
+                         "the file must come from the same settings)")
     args = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     ds = subset_of_whole(load_dataset(args.dataset), args.n_images)
     preset = get_preset(args.preset, max_epochs=args.epochs, batch_size=args.batch_size)
     ns, eps_a = sorted(set(args.ns)), list(args.eps_a)
+    args.n_max = max(ns) if args.n_max is None else args.n_max
+    if args.n_max < max(ns):
+        ap.error(f"--n-max {args.n_max} is below the largest N ({max(ns)}); allowed: N_max >= every N")
     records: list[dict] = []
+    if args.resume:
+        if not args.json:
+            ap.error("--resume needs --json (the file of records to resume from)")
+        if Path(args.json).exists():
+            records = [r for r in json.loads(Path(args.json).read_text())
+                       if r["n"] in ns and r["seed"] in args.seeds and r["eps_a"] in eps_a]
+    done = {(r["n"], r["seed"]) for r in records}
     for seed in args.seeds:
         for n in ns:
+            if (n, seed) in done:
+                continue
             rs = measure(ds, n, seed, args, preset)
             records.extend(rs)
             print(f"seed {seed}, N = {n}: val acc {rs[0]['val_acc']:.3f}, surrogate acc "
@@ -156,7 +176,7 @@ def main() -> None:
             print(f"{n:>5} " + " ".join(f"{summary[key][n][e][0]:>7.3f} ± {summary[key][n][e][1]:<4.2f}"
                                         for e in eps_a))
     title = (f"E3 adversarial: {ds.description}, {args.architecture}, {preset.name} preset ({args.epochs} epochs, "
-             f"batch {args.batch_size}), V_d = {args.v_d}, N_max = {max(ns)}, ε_b = p = {args.eps_b}, "
+             f"batch {args.batch_size}), V_d = {args.v_d}, N_max = {args.n_max}, ε_b = p = {args.eps_b}, "
              f"seeds {', '.join(map(str, args.seeds))}")
     plot(summary, ns, eps_a, Path(args.figure), title)
     print(f"figure: {args.figure}")
