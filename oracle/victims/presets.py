@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from oracle.data.poison import VALIDATION_SETS
+
 __all__ = [
     "FLIP_DATASETS",
     "ONECYCLE_START_FACTOR",
@@ -126,6 +128,11 @@ class TrainPreset:
         image is merged into the batch before it (batch norm cannot train on
         one sample).
     grad_clip: clip the gradients' global L2 norm to this value; ``None`` = off.
+    validation: what the validation set (early stopping, ``val_acc``) holds,
+        one of :data:`VALIDATION_SETS`; applied where the split is built
+        (:meth:`oracle.data.poison.JointDataset.validation_set`). Left out of
+        :meth:`to_dict` at its default, ``"poisoned"``, so that the keys of
+        results computed before the field existed stay valid.
     """
 
     name: str = "custom"
@@ -147,6 +154,7 @@ class TrainPreset:
     channels_last: bool = True
     drop_last: bool = True
     grad_clip: float | None = None
+    validation: str = "poisoned"
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -175,6 +183,8 @@ class TrainPreset:
         _check_bool("drop_last", self.drop_last)
         if self.grad_clip is not None:
             _check_real("grad_clip", self.grad_clip, 0.0, math.inf, lo_open=True)
+        if self.validation not in VALIDATION_SETS:
+            out_of_range("validation", self.validation, "one of " + ", ".join(VALIDATION_SETS))
         # canonical Python types, so that to_dict() is JSON-stable
         for f in ("lr", "momentum", "weight_decay", "warmup_fraction", "label_smoothing", "min_delta"):
             object.__setattr__(self, f, float(getattr(self, f)))
@@ -193,8 +203,13 @@ class TrainPreset:
         """All fields as a JSON-serialisable dict (``TrainPreset(**d)`` rebuilds it).
 
         For result-cache keys, combine it with :data:`TRAINER_VERSION`.
+        ``validation`` is left out at its default (the dict, and so every
+        key, is the one from before the field existed).
         """
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        if d["validation"] == VALIDATION_SETS[0]:
+            del d["validation"]
+        return d
 
     def replace(self, **overrides: Any) -> "TrainPreset":
         """A copy with some fields changed (validated; unknown fields raise ValueError)."""
