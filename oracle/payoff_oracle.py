@@ -267,9 +267,11 @@ class PayoffOracle:
         x_train, y_train = defense.training_set(joint.x_train, joint.y_train, joint.owner_train)
         t1 = time.perf_counter()
 
+        x_val, y_val = joint.validation_set(self.train_preset.validation)
+
         def train(x: np.ndarray, y: np.ndarray):
             return train_victim(
-                job.defender.architecture, x, y, joint.x_val, joint.y_val,
+                job.defender.architecture, x, y, x_val, y_val,
                 num_classes=ds.num_classes, dataset=ds.name, preset=self.train_preset, seed=job.seed,
                 device=self.device, progress=self.progress,
                 extra_batch_transform=defense.batch_transform(ds.num_classes),

@@ -95,6 +95,7 @@ from typing import Any
 import numpy as np
 
 from strategies import TRIGGERS, AttackerAction, Triggers, apply_triggers, make_triggers
+from strategies.validate import check_name
 
 from oracle.data.allocation import (
     DEFAULT_SEED,
@@ -113,6 +114,7 @@ __all__ = [
     "DEFENDER",
     "TEST_SPLIT_STREAM",
     "UNUSED",
+    "VALIDATION_SETS",
     "JointDataset",
     "Perturbation",
     "PoisonSummary",
@@ -227,6 +229,14 @@ class PoisonSummary:
         return "\n".join([head, cols, *rows])
 
 
+#: What the defender's validation set holds (:meth:`JointDataset.validation_set`,
+#: ``TrainPreset.validation``): ``"poisoned"``, the validation split of the
+#: pooled data as the attackers contributed it, poisoned inputs with their
+#: poisoned labels (the paper's, §6.2.2: 20% of the joint dataset);
+#: ``"clean"``, the same split without its poisoned inputs.
+VALIDATION_SETS: tuple[str, ...] = ("poisoned", "clean")
+
+
 # --------------------------------------------------------------------------
 # the joint dataset
 
@@ -325,6 +335,16 @@ class JointDataset:
         rows_va = np.flatnonzero(self.owner_val == attacker)
         return (np.concatenate((self.x_train[rows_tr], self.x_val[rows_va])),
                 np.concatenate((self.y_train[rows_tr], self.y_val[rows_va])))
+
+    def validation_set(self, holds: str = "poisoned") -> tuple[np.ndarray, np.ndarray]:
+        """The defender's validation images and labels, holding what ``holds`` (one of
+        :data:`VALIDATION_SETS`) says: ``"poisoned"``: ``(x_val, y_val)``, the split as pooled;
+        ``"clean"``: the rows of that split with ``poisoned_val`` false (their labels are clean)."""
+        check_name("validation", holds, VALIDATION_SETS, plural="validation sets")
+        if holds == "poisoned":
+            return self.x_val, self.y_val
+        keep = ~self.poisoned_val
+        return self.x_val[keep], self.y_val[keep]
 
     def summary(self) -> PoisonSummary:
         """Per-attacker counts and real poison rates (cf. Table 5)."""

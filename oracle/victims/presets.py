@@ -14,6 +14,8 @@ from typing import Any
 
 from strategies.validate import check_bool, check_int, check_name, check_real, check_str, is_int, out_of_range
 
+from oracle.data.poison import VALIDATION_SETS
+
 __all__ = [
     "FLIP_DATASETS",
     "ONECYCLE_START_FACTOR",
@@ -82,6 +84,11 @@ class TrainPreset:
         image is merged into the batch before it (batch norm cannot train on
         one sample).
     grad_clip: clip the gradients' global L2 norm to this value; ``None`` = off.
+    validation: what the validation set (early stopping, ``val_acc``) holds,
+        one of :data:`VALIDATION_SETS`; applied where the split is built
+        (:meth:`oracle.data.poison.JointDataset.validation_set`). Left out of
+        :meth:`to_dict` at its default, ``"poisoned"``, so that the keys of
+        results computed before the field existed stay valid.
     """
 
     name: str = "custom"
@@ -103,6 +110,7 @@ class TrainPreset:
     channels_last: bool = True
     drop_last: bool = True
     grad_clip: float | None = None
+    validation: str = "poisoned"
 
     def __post_init__(self) -> None:
         check_str("name", self.name)
@@ -127,6 +135,7 @@ class TrainPreset:
         if self.nesterov and self.optimizer == "sgd" and self.momentum == 0:
             out_of_range("nesterov", self.nesterov, "False when momentum = 0 (Nesterov needs momentum > 0)")
         check_name("schedule", self.schedule, SCHEDULES)
+        check_name("validation", self.validation, VALIDATION_SETS, plural="validation sets")
 
     @property
     def early_stopping(self) -> bool:
@@ -136,8 +145,13 @@ class TrainPreset:
         """All fields as a JSON-serialisable dict (``TrainPreset(**d)`` rebuilds it).
 
         For result-cache keys, combine it with :data:`TRAINER_VERSION`.
+        ``validation`` is left out at its default (the dict, and so every
+        key, is the one from before the field existed).
         """
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        if d["validation"] == VALIDATION_SETS[0]:
+            del d["validation"]
+        return d
 
     def replace(self, **overrides: Any) -> "TrainPreset":
         """A copy with some fields changed (validated; unknown fields raise ValueError)."""
