@@ -9,28 +9,28 @@ paper's trigger generators. numpy/scipy/stdlib/tomli_w only; never torch.
 >>> len(d.key())
 64
 
-Modules: :mod:`strategies.actions` (attacker actions, population and mixed
-strategies), :mod:`strategies.defender` (defender strategy and the registries
+Modules: :mod:`strategies.actions` (one attacker's action),
+:mod:`strategies.population` (population and mixed attacker strategies),
+:mod:`strategies.policies` (label policies, escalation),
+:mod:`strategies.shifts` (E3's run-time FGSM shift and train-time AdaIN style), :mod:`strategies.defender` (defender strategy and the registries
 of architectures, defenses and aggregators), :mod:`strategies.triggers`
 (Random-, Orthogonal- and Patch-BadNet, applying triggers, trigger
 distances), :mod:`strategies.keys` (canonical JSON and content keys).
 """
 
 from .validate import DEFAULT_SEED, round_half_up
-from .actions import (
+from .actions import AttackerAction
+from .policies import (
     PAPER_LABELS,
-    SHIFTS,
-    AttackerAction,
-    AttackerStrategy,
     CoordinatedLabels,
     Escalation,
     FixedLabels,
     LabelPolicy,
-    MixedAttackerStrategy,
     RandomLabels,
-    attacker_strategy_from_dict,
     label_policy_from_dict,
 )
+from .population import AttackerStrategy, MixedAttackerStrategy, attacker_strategy_from_dict
+from .shifts import SHIFTS, STYLES
 from .defender import (
     AGGREGATORS,
     ARCHITECTURES,
@@ -69,6 +69,7 @@ __all__ = [
     "ORTHOGONAL_BASE_SEED",
     "PAPER_LABELS",
     "SHIFTS",
+    "STYLES",
     "SCHEMA_VERSION",
     "TRIGGERS",
     "AggregatorStrategy",
