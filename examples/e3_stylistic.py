@@ -1,6 +1,6 @@
 """E3 (stylistic): attackers AdaIN-stylise their shares at train time, against α, for N = 1 and larger N.
 
-    python examples/e3_stylistic.py --cache e3s.sqlite --json e3s.json       # CIFAR-10 6k, N = 1, 5, 20; 3 seeds
+    python examples/e3_stylistic.py --cache e3s.sqlite --json e3s.json       # CIFAR-10 3k, N = 1, 5, 20; 3 seeds
     python examples/e3_stylistic.py --ns 1 10 --seeds 3407 --alphas 0 1    # a smaller run
 
 Datta & Shadbolt, E3, App. 6.2.4, Figure 9, Observations 1 and 2 ([E3:
@@ -79,11 +79,11 @@ def main() -> None:
     ap.add_argument("--style", default="distinct", help="a style of strategies.STYLES, or 'distinct'")
     ap.add_argument("--eps-b", type=float, default=0.55, help="the backdoor's ε and p (ε_b = p)")
     ap.add_argument("--dataset", default="cifar10")
-    ap.add_argument("--n-images", type=int, default=6000)
+    ap.add_argument("--n-images", type=int, default=3000)
     ap.add_argument("--v-d", type=float, default=0.1)
     ap.add_argument("--architecture", default="smallcnn")
-    ap.add_argument("--preset", default="fast")
-    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--preset", default="tiny")
+    ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--cache", default="e3_stylistic.sqlite")
     ap.add_argument("--figure", default="docs/figures/e3_stylistic.png")

@@ -109,6 +109,37 @@ def loss_terms(model: AdaIN, content: torch.Tensor, style: torch.Tensor) -> tupl
     return content_loss, style_loss
 
 
+def example_figure(path: Path, weights: str | None = None) -> None:
+    """Six CIFAR-10 test images (rows), stylised with five styles at α = 0.5 and 1 (columns), style images on top."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from oracle.attacks.adain import load_adain
+
+    model = load_adain(weights)
+    ds = load_dataset("cifar10")
+    x = ds.x_test[[np.flatnonzero(ds.y_test == c)[0] for c in (0, 1, 3, 5, 7, 8)]]
+    styles = ("brick", "coffee", "gravel", "hubble_deep_field", "immunohistochemistry")
+    cols = [("content", None, None)] + [(s, s, a) for s in styles for a in (0.5, 1.0)]
+    fig, axes = plt.subplots(len(x) + 1, len(cols), figsize=(1.1 * len(cols), 1.1 * (len(x) + 1)))
+    for j, (name, style, alpha) in enumerate(cols):
+        top = axes[0, j]
+        if style is not None:
+            top.imshow(model.styles[style])
+            top.set_title(f"{name[:10]}\nα = {alpha:g}", fontsize=6)
+        images = x if style is None else model.transfer(x, model.styles[style], alpha)
+        for i, img in enumerate(images):
+            axes[i + 1, j].imshow(img)
+        for ax in axes[:, j]:
+            ax.set_axis_off()
+    fig.suptitle("adain-cifar-substitute on CIFAR-10 test images (32 × 32)", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=1000)
@@ -116,7 +147,13 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--style-weight", type=float, default=10.0)
     ap.add_argument("--out", default=str(weights_path()))
+    ap.add_argument("--figure", default="docs/figures/adain_substitute_examples.png",
+                    help="examples of the trained model (written after training)")
+    ap.add_argument("--figure-only", action="store_true", help="only draw --figure from the weights at --out")
     args = ap.parse_args()
+    if args.figure_only:
+        example_figure(Path(args.figure), args.out)
+        return
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     torch.manual_seed(SEED)
     rng = np.random.RandomState(SEED)
@@ -142,6 +179,7 @@ def main() -> None:
             print(f"step {step}: content {lc_m:.1f}, style {ls_m:.1f} (mean of the last 50), "
                   f"{time.perf_counter() - t0:.0f} s", flush=True)
     save(model, style_images(STYLE_SIZE), args, log, time.perf_counter() - t0)
+    example_figure(Path(args.figure), args.out)
 
 
 def save(model: AdaIN, styles: dict[str, np.ndarray], args, log, seconds: float) -> None:

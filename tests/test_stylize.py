@@ -163,7 +163,7 @@ def test_a_game_offers_stylisation_and_the_oracle_fills_it(tmp_path):
 
 @pytest.mark.parametrize("fields,message", [
     ({"style": "picasso", "style_alpha": 0.5}, r"\[\[attackers\]\] #1: unknown style 'picasso': known styles are"),
-    ({"style": "brick", "style_alpha": 2}, r"\[\[attackers\]\] #1: .*style_alpha=2.0 is out of range"),
+    ({"style": "brick", "style_alpha": 2}, r"\[\[attackers\]\] #1: .*style_alpha=2 is out of range"),
     ({"style_alpha": 0.5}, r"\[\[attackers\]\] #1: .*style_alpha=0.5 needs a style"),
 ])
 def test_bad_style_in_a_spec_is_one_line_naming_the_place(fields, message):
