@@ -6,8 +6,18 @@ escalation (Datta & Shadbolt §6.2.5, E4: label coordination, Tables 3, 4; selfi
   their dicts and shorthands);
 * :class:`Escalation` — some attackers raise ``eps`` or ``p``.
 
-Conventions (random labels' stream, counts by ``round_half_up``, layouts in
-identical rounds): see :mod:`strategies.population`.
+Conventions (all deterministic; see each class for details):
+
+* attacker ``i`` (0-based) has ``index = i`` and, unless the trigger is
+  shared, ``trigger_seed = i``: the paper's per-attacker seed;
+* random target labels: ``numpy.random.RandomState(seed).randint(0, K,
+  size=N, dtype=numpy.int64)`` in one call, attacker ``i`` takes element
+  ``i``; ``seed`` defaults to the project's 3407. The legacy generator's
+  stream is frozen by numpy (NEP 19) and draws element by element, so
+  attacker ``i``'s random label does not depend on N;
+* counts (coordinated attackers, escalated attackers) are
+  ``round_half_up(fraction · N)``; remainders go to the first labels in the
+  order given; counts always sum to N.
 """
 
 from __future__ import annotations
@@ -19,7 +29,7 @@ from typing import Any, ClassVar, Iterable, Mapping, Sequence, Union
 
 import numpy as np
 
-from .validate import DEFAULT_SEED, check_int, check_keys, check_name, check_real, round_half_up
+from .validate import check_int, check_keys, check_name, check_real, round_half_up
 
 __all__ = ["PAPER_LABELS", "CoordinatedLabels", "Escalation", "FixedLabels", "LabelPolicy", "RandomLabels",
            "label_policy_from_dict", "layout"]

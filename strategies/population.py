@@ -5,8 +5,8 @@ parameters), App. 6.1.8 (trigger algorithms) and §6.2.5 (E4, cooperation of
 agents: label coordination, escalation, orthogonal triggers; Tables 3, 4, 6,
 Figure 6).
 
-* :class:`AttackerAction` — one attacker's choice: ``eps``, ``p``, target
-  label, trigger generator, and its index (the seed of its trigger draw).
+* :class:`~strategies.actions.AttackerAction` (in :mod:`strategies.actions`)
+  — one attacker's choice; what a strategy expands into.
 * :class:`AttackerStrategy` — what a population of attackers plays. It does
   not know N: :meth:`AttackerStrategy.expand` turns it into N actions,
   deterministically. Composable fields: a trigger name, base ``eps``/``p``,
@@ -17,18 +17,8 @@ Figure 6).
   payoff is the weighted mean of its components' payoffs (how Table 6's rows
   are built from Tables 3 and 4).
 
-Conventions (all deterministic; see each class for details):
-
-* attacker ``i`` (0-based) has ``index = i`` and, unless the trigger is
-  shared, ``trigger_seed = i``: the paper's per-attacker seed;
-* random target labels: ``numpy.random.RandomState(seed).randint(0, K,
-  size=N, dtype=numpy.int64)`` in one call, attacker ``i`` takes element
-  ``i``; ``seed`` defaults to the project's 3407. The legacy generator's
-  stream is frozen by numpy (NEP 19) and draws element by element, so
-  attacker ``i``'s random label does not depend on N;
-* counts (coordinated attackers, escalated attackers) are
-  ``round_half_up(fraction · N)``; remainders go to the first labels in the
-  order given; counts always sum to N.
+Conventions (attacker indices and trigger seeds, the random labels' stream, counts): see
+:mod:`strategies.policies`.
 
 Every object is immutable, validated on construction (``ValueError`` naming
 the field, the value and the allowed range), compares and hashes by value,
@@ -36,8 +26,6 @@ round-trips through :meth:`to_dict`/:meth:`from_dict` and
 :meth:`to_toml`/:meth:`from_toml`, and has a content :meth:`key` (SHA-256 of
 canonical JSON; the ``name`` of a strategy is a label and is left out).
 """
-
-from __future__ import annotations
 
 from __future__ import annotations
 

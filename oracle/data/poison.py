@@ -99,7 +99,7 @@ import time
 from collections.abc import Callable, Sequence
 import numpy as np
 
-from strategies import TRIGGERS, AttackerAction, Triggers, apply_triggers, make_triggers
+from strategies import TRIGGERS, AttackerAction, apply_triggers, make_triggers
 
 from oracle.data.allocation import (
     DEFAULT_SEED,
