@@ -83,18 +83,22 @@ def measure(ds, n: int, seed: int, args, preset) -> list[dict]:
     return out
 
 
-def summarise(records: list[dict], ns: list[int], eps_a: list[float]) -> dict:
-    """Per metric, N and ε_a: mean and std over attackers and seeds (pooled)."""
+def summarise(records: list[dict], ns: list[int], xs: list[float], x_key: str = "eps_a") -> dict:
+    """Per metric, N and x (``records[x_key]``): mean and std over attackers and seeds (pooled), and
+    each seed's mean over attackers."""
     out: dict = {}
     for key, _ in METRICS:
         for n in ns:
-            for e in eps_a:
-                vals = [v for r in records if r["n"] == n and r["eps_a"] == e for v in r[key]]
-                out.setdefault(key, {}).setdefault(n, {})[e] = (float(np.nanmean(vals)), float(np.nanstd(vals)))
+            for x in xs:
+                rs = [r for r in records if r["n"] == n and r[x_key] == x]
+                vals = [v for r in rs for v in r[key]]
+                out.setdefault(key, {}).setdefault(n, {})[x] = (float(np.nanmean(vals)), float(np.nanstd(vals)),
+                                                               [float(np.nanmean(r[key])) for r in rs])
     return out
 
 
-def plot(summary: dict, ns: list[int], eps_a: list[float], path: Path, title: str) -> None:
+def plot(summary: dict, ns: list[int], eps_a: list[float], path: Path, title: str,
+         xlabel: str = "ε_a  (FGSM radius 0.1·ε_a)") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -108,7 +112,7 @@ def plot(summary: dict, ns: list[int], eps_a: list[float], path: Path, title: st
             ax.plot(eps_a, mean, marker="o", label=f"N = {n}")
             ax.fill_between(eps_a, mean - std, mean + std, alpha=0.2)
         ax.axhline(0.1, color="grey", lw=0.8, ls="--")
-        ax.set_xlabel("ε_a  (FGSM radius 0.1·ε_a)")
+        ax.set_xlabel(xlabel)
         ax.set_title(label, fontsize=8)
         ax.set_ylim(-0.02, 1.02)
         ax.legend(fontsize=7)

@@ -54,6 +54,14 @@ def components(strategy: AttackerStrategy | MixedAttackerStrategy) -> tuple[tupl
     return ((1.0, strategy),)
 
 
+def _strategies(job: Job) -> list[AttackerStrategy]:
+    return [job.attacker] if job.attacker is not None else [s for s, _ in job.population]
+
+
 def uses_clean_label(job: Job) -> bool:
-    strategies = [job.attacker] if job.attacker is not None else [s for s, _ in job.population]
-    return any(s.trigger == "clean-label" for s in strategies)
+    return any(s.trigger == "clean-label" for s in _strategies(job))
+
+
+def uses_style(job: Job) -> bool:
+    """Whether some attacker of the job stylises its share (E3's AdaIN, :mod:`oracle.attacks.adain`)."""
+    return any(s.style != "none" for s in _strategies(job))

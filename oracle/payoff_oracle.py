@@ -39,7 +39,7 @@ from oracle.attacks.clean_label import surrogate_perturbation
 from oracle.data.datasets import load_dataset, subset
 from oracle.data.poison import build_joint_dataset
 from oracle.defenses.implemented import defense_class, defense_for, defense_key
-from oracle.jobs import Job, components, uses_clean_label
+from oracle.jobs import Job, components, uses_clean_label, uses_style
 from oracle.specs import GameSpec
 from oracle.store.cache import DataVersion, ResultCache
 from oracle.store.keys import content_key, data_key
@@ -216,6 +216,9 @@ class PayoffOracle:
             out["population"] = [[count, s.key_data()] for s, count in job.population]
         if uses_clean_label(job):
             out["clean_label"] = CLEAN_LABEL.to_dict()
+        if uses_style(job):
+            from oracle.attacks.adain import SUBSTITUTE, weights_sha256
+            out["adain"] = {"weights": SUBSTITUTE, "sha256": weights_sha256()}
         return out
 
     def cell_key(self, job: Job) -> str:
@@ -261,8 +264,9 @@ class PayoffOracle:
             perturb = surrogate_perturbation(job.defender.architecture, dataset=ds.name, num_classes=ds.num_classes,
                                              preset=self.train_preset, config=CLEAN_LABEL, device=self.device,
                                              train_seed=job.seed)
+        from oracle.attacks.adain import stylize
         joint = build_joint_dataset(ds, actions, n_max=spec.n_max, v_d=env.v_d, seed=job.seed,
-                                    test_fraction=env.test_fraction, perturb=perturb)
+                                    test_fraction=env.test_fraction, perturb=perturb, stylize=stylize)
         defense = defense_for(job.defender)
         x_train, y_train = defense.training_set(joint.x_train, joint.y_train, joint.owner_train)
         t1 = time.perf_counter()

@@ -222,6 +222,9 @@ def _check_feasible(spec: GameSpec) -> None:
                 component.labels.check_classes(facts.num_classes)
             except ValueError as exc:
                 raise SpecError(f"attackers {label!r}: {exc} ({env.dataset} has {facts.num_classes} classes)") from None
+            require(component.style == "none" or facts.normalization is None or len(facts.normalization[0]) == 3,
+                    f"attackers {label!r}: style={component.style!r} needs colour images (AdaIN's VGG encoder); "
+                    f"{env.dataset} is greyscale: allowed style = 'none' or a colour dataset such as cifar10", SpecError)
     n_total = env.n_images or facts.n_images
     n_alloc = n_total - split_size(n_total, env.test_fraction)  # the held-out test set is carved out first
     most = max_attackers(n_alloc, env.v_d)

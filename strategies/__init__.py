@@ -9,8 +9,10 @@ paper's trigger generators. numpy/scipy/stdlib/tomli_w only; never torch.
 >>> len(d.key())
 64
 
-Modules: :mod:`strategies.actions` (attacker actions, population and mixed
-strategies), :mod:`strategies.defender` (defender and aggregator strategies),
+Modules: :mod:`strategies.actions` (one attacker's action),
+:mod:`strategies.population` (population and mixed attacker strategies),
+:mod:`strategies.policies` (label policies, escalation),
+:mod:`strategies.shifts` (E3's run-time FGSM shift and train-time AdaIN style), :mod:`strategies.defender` (defender and aggregator strategies),
 :mod:`strategies.catalog` (the registries of architectures, defenses and
 aggregators), :mod:`strategies.components` (what their entries and parameters
 are), :mod:`strategies.triggers` (the trigger registry, make_triggers),
@@ -23,20 +25,18 @@ Patch-BadNet), :mod:`strategies.trigger_arrays` (the Triggers arrays),
 """
 
 from .validate import DEFAULT_SEED, round_half_up
-from .actions import (
+from .actions import AttackerAction
+from .policies import (
     PAPER_LABELS,
-    SHIFTS,
-    AttackerAction,
-    AttackerStrategy,
     CoordinatedLabels,
     Escalation,
     FixedLabels,
     LabelPolicy,
-    MixedAttackerStrategy,
     RandomLabels,
-    attacker_strategy_from_dict,
     label_policy_from_dict,
 )
+from .population import AttackerStrategy, MixedAttackerStrategy, attacker_strategy_from_dict
+from .shifts import SHIFTS, STYLES
 from .catalog import AGGREGATORS, ARCHITECTURES, DEFENSES, spectral_removal_count
 from .components import ArchitectureSpec, ComponentSpec, ParamSpec, validate_params
 from .defender import AggregatorStrategy, DefenderStrategy
@@ -62,6 +62,7 @@ __all__ = [
     "ORTHOGONAL_BASE_SEED",
     "PAPER_LABELS",
     "SHIFTS",
+    "STYLES",
     "SCHEMA_VERSION",
     "TRIGGERS",
     "AggregatorStrategy",

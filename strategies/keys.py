@@ -27,9 +27,12 @@ from __future__ import annotations
 import hashlib
 import json
 import numbers
+import tomllib
 from typing import Any, Mapping
 
-__all__ = ["SCHEMA_VERSION", "canonical_json", "content_key", "plain"]
+import tomli_w
+
+__all__ = ["SCHEMA_VERSION", "canonical_json", "content_key", "plain", "toml_dumps", "toml_loads"]
 
 #: Version of the meaning of the strategy fields. Bump it when a field's
 #: interpretation changes (e.g. a different trigger draw), so old cache
@@ -80,3 +83,16 @@ def content_key(kind: str, value: Any) -> str:
     ``kind`` and :data:`SCHEMA_VERSION`."""
     text = canonical_json({"kind": kind, "schema": SCHEMA_VERSION, "value": value})
     return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def toml_dumps(data: Mapping[str, Any]) -> str:
+    """TOML text of :func:`plain` ``(data)``."""
+    return tomli_w.dumps(plain(data))
+
+
+def toml_loads(text: str) -> dict[str, Any]:
+    """Parse TOML; a syntax error becomes a one-line ``ValueError``."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"invalid TOML: {exc}") from exc

@@ -75,7 +75,7 @@ def test_coordination_with_random_others_figure6():
 
 def _slots(strategy, n):
     """Which attackers are coordinated: the layout of (True x k, False x rest)."""
-    from strategies.actions import _layout
+    from strategies.policies import layout as _layout
 
     k, rest = strategy.labels.counts(n)
     return _layout([(True, k), (False, rest)])

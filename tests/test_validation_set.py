@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 from oracle.data.datasets import load_dataset
-from oracle.data.poison import VALIDATION_SETS, build_joint_dataset
+from oracle.data.joint import VALIDATION_SETS
+from oracle.data.poison import build_joint_dataset
 from oracle.victims.presets import PRESETS, TrainPreset, get_preset
 from strategies import AttackerStrategy
 from strategies.keys import content_key

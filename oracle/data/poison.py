@@ -78,6 +78,14 @@ with the attacker's Random-BadNet trigger.  Run-time inputs are triggered as
 for BadNet, without a perturbation.  ``perturb`` is a plain callable, so this
 module stays free of torch.
 
+*Stylised attackers* (E3, App. 6.2.4).  An attacker with ``style != "none"``
+stylises its whole train-time set -- the clean and the to-be-poisoned images
+-- with ``stylize(x, style, style_alpha)`` (AdaIN,
+:mod:`oracle.attacks.adain`) *before* its trigger is stamped: "stylizing each
+attacker's sub-dataset before the insertion of backdoor or adversarial
+perturbations".  Its run-time inputs are not stylised (the paper introduces
+stylisation at train time only); the defender's share never is.
+
 Memory: images are gathered from ``dataset.x_train`` / ``x_test`` directly,
 in chunks, without concatenating the whole dataset first; each output array
 is written once (CIFAR-10, 60,000 images, ``V_d = 0.1``: about 150 MB for
@@ -89,13 +97,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
 
-from strategies import TRIGGERS, AttackerAction, Triggers, apply_triggers, make_triggers
-from strategies.validate import check_name
+from strategies import TRIGGERS, AttackerAction, apply_triggers, make_triggers
 
 from oracle.data.allocation import (
     DEFAULT_SEED,
@@ -109,15 +113,16 @@ from oracle.data.allocation import (
     stratified_permutation,
 )
 from oracle.data.dataset import Dataset
+from oracle.data.joint import JointDataset, PoisonSummary
 
 __all__ = [
     "DEFENDER",
     "TEST_SPLIT_STREAM",
     "UNUSED",
-    "VALIDATION_SETS",
     "JointDataset",
     "Perturbation",
     "PoisonSummary",
+    "Stylization",
     "build_joint_dataset",
 ]
 
@@ -131,6 +136,10 @@ log = logging.getLogger("backfire.poison")
 #: NHWC, clean labels ``y``), computed from its private share.
 Perturbation = Callable[[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
+#: ``stylize(x, style, alpha) -> x'``: AdaIN stylisation of uint8 NHWC images with the named style
+#: image at strength α (the oracle passes :func:`oracle.attacks.adain.stylize`).
+Stylization = Callable[[np.ndarray, str, float], np.ndarray]
+
 #: Second word of the seed of the held-out test carve-out,
 #: ``default_rng([TEST_SPLIT_STREAM, seed])``, so that it draws a stream
 #: independent of the allocation's ``default_rng(seed)``.
@@ -138,246 +147,6 @@ TEST_SPLIT_STREAM = 1
 
 #: Images gathered per step from the dataset (32×32×3: 12 MB).
 _GATHER_CHUNK = 4096
-
-
-# --------------------------------------------------------------------------
-# summary
-
-
-@dataclass(frozen=True, eq=False)
-class PoisonSummary:
-    """Per-attacker poisoning counts and real poison rates (cf. Table 5).
-
-    Arrays have one entry per attacker (shape ``(N,)``):
-
-    * ``target``, ``eps``, ``p``: the attacker's action;
-    * ``n_train_time``: its train-time images (all in the joint dataset);
-    * ``n_poisoned``: how many of them are poisoned,
-      ``round(p · train_time_size)``; ``n_poisoned_train`` /
-      ``n_poisoned_val``: how many of those landed in the defender's train /
-      validation split;
-    * ``n_runtime``: its run-time images (all triggered);
-    * ``real_poison_rate``: ``n_poisoned / |D|``, ``|D|`` the joint dataset
-      (train + validation), the paper's ``ρ = |X_i^poison| / |D|``;
-    * ``nominal_rate``: the paper's formula ``(1 − V_d) · p / N_max``;
-    * ``table5_count``: the paper's "(#)" figure, ``round(p · share_size)``;
-    * ``table5``: the nominal rate and count as Table 5 prints them,
-      e.g. ``"0.0005 (30)"`` (:class:`oracle.data.allocation.PoisonBudget`).
-    """
-
-    dataset_name: str
-    n_attackers: int
-    n_max: int
-    v_d: float
-    n_train: int
-    n_val: int
-    n_test: int
-    target: np.ndarray
-    eps: np.ndarray
-    p: np.ndarray
-    n_train_time: np.ndarray
-    n_poisoned: np.ndarray
-    n_poisoned_train: np.ndarray
-    n_poisoned_val: np.ndarray
-    n_runtime: np.ndarray
-    real_poison_rate: np.ndarray
-    nominal_rate: np.ndarray
-    table5_count: np.ndarray
-    table5: tuple[str, ...]
-
-    @property
-    def n_joint(self) -> int:
-        """``|D|``: images in the joint dataset (train + validation)."""
-        return self.n_train + self.n_val
-
-    @property
-    def total_poisoned(self) -> int:
-        return int(self.n_poisoned.sum())
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data (JSON-compatible)."""
-        out: dict[str, Any] = {}
-        for name in self.__dataclass_fields__:
-            v = getattr(self, name)
-            out[name] = v.tolist() if isinstance(v, np.ndarray) else list(v) if isinstance(v, tuple) else v
-        out["n_joint"] = self.n_joint
-        return out
-
-    def __str__(self) -> str:
-        head = (
-            f"{self.dataset_name}: N = {self.n_attackers} of N_max = {self.n_max}, V_d = {self.v_d:g}; "
-            f"joint dataset {self.n_joint} = {self.n_train} train + {self.n_val} validation, "
-            f"test {self.n_test}; {self.total_poisoned} poisoned "
-            f"({self.total_poisoned / max(self.n_joint, 1):.4%} of the joint dataset)"
-        )
-        cols = f"{'attacker':>8} {'target':>6} {'eps':>6} {'p':>6} {'train-time':>10} " \
-               f"{'poisoned':>8} {'(train/val)':>11} {'run-time':>8} {'rho':>10} {'rho (paper, #)':>16}"  # fmt: skip
-        rows = []
-        n = self.n_attackers
-        shown = range(n) if n <= 20 else [*range(10), -1, *range(n - 10, n)]
-        for i in shown:
-            if i < 0:
-                rows.append(f"{'...':>8}")
-                continue
-            rows.append(
-                f"{i:>8} {int(self.target[i]):>6} {float(self.eps[i]):>6.3g} {float(self.p[i]):>6.3g} "
-                f"{int(self.n_train_time[i]):>10} {int(self.n_poisoned[i]):>8} "
-                f"{f'{int(self.n_poisoned_train[i])}/{int(self.n_poisoned_val[i])}':>11} "
-                f"{int(self.n_runtime[i]):>8} {float(self.real_poison_rate[i]):>10.3g} "
-                f"{self.table5[i]:>16}"
-            )
-        return "\n".join([head, cols, *rows])
-
-
-#: What the defender's validation set holds (:meth:`JointDataset.validation_set`,
-#: ``TrainPreset.validation``): ``"poisoned"``, the validation split of the
-#: pooled data as the attackers contributed it, poisoned inputs with their
-#: poisoned labels (the paper's, §6.2.2: 20% of the joint dataset);
-#: ``"clean"``, the same split without its poisoned inputs.
-VALIDATION_SETS: tuple[str, ...] = ("poisoned", "clean")
-
-
-# --------------------------------------------------------------------------
-# the joint dataset
-
-
-@dataclass(frozen=True, eq=False)
-class JointDataset:
-    """The joint dataset of one profile, ready to train and evaluate on.
-
-    Images are NHWC ``uint8``, labels ``int64``; every array is read-only.
-
-    Defender's train split (likewise ``*_val`` for the validation split):
-
-    * ``x_train``, ``y_train``: images and training labels (the target label
-      for poisoned inputs, the clean label otherwise);
-    * ``y_train_clean``: clean labels;
-    * ``poisoned_train``: bool, the input carries a trigger;
-    * ``owner_train``: attacker ``i ≥ 0``, ``DEFENDER`` (−1) or ``UNUSED`` (−2);
-    * ``index_train``: index of the image in ``dataset.whole()`` order.
-
-    Attackers' run-time sets (grouped by attacker, ``run_time_size`` each):
-    ``runtime_x`` (triggered with the owner's trigger), ``runtime_x_clean``
-    (the same inputs untriggered), ``runtime_y`` (clean labels),
-    ``runtime_target`` (the owner's target), ``runtime_owner``,
-    ``index_runtime``.
-
-    ``x_test``, ``y_test``, ``index_test``: the clean held-out test set
-    (empty unless ``test_fraction > 0``).
-
-    ``allocation``: the :class:`~oracle.data.allocation.Allocation` used; its
-    indices point into the allocated images, ``dataset.whole()`` order
-    without the test set (``index_allocated`` maps them to ``whole()``
-    order; the identity when there is no test set).
-    """
-
-    dataset_name: str
-    num_classes: int
-    class_names: tuple[str, ...]
-    seed: int
-    test_fraction: float
-    actions: tuple[AttackerAction, ...]
-    triggers: Triggers
-    allocation: Allocation
-    index_allocated: np.ndarray
-    x_train: np.ndarray
-    y_train: np.ndarray
-    y_train_clean: np.ndarray
-    poisoned_train: np.ndarray
-    owner_train: np.ndarray
-    index_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    y_val_clean: np.ndarray
-    poisoned_val: np.ndarray
-    owner_val: np.ndarray
-    index_val: np.ndarray
-    runtime_x: np.ndarray
-    runtime_x_clean: np.ndarray
-    runtime_y: np.ndarray
-    runtime_target: np.ndarray
-    runtime_owner: np.ndarray
-    index_runtime: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    index_test: np.ndarray
-
-    def __repr__(self) -> str:
-        return (
-            f"JointDataset({self.dataset_name!r}, N={self.n_attackers}, train={self.y_train.size} "
-            f"({int(self.poisoned_train.sum())} poisoned), val={self.y_val.size} "
-            f"({int(self.poisoned_val.sum())} poisoned), runtime={self.runtime_y.size}, "
-            f"test={self.y_test.size}, seed={self.seed})"
-        )
-
-    @property
-    def n_attackers(self) -> int:
-        return len(self.actions)
-
-    @property
-    def image_shape(self) -> tuple[int, int, int]:
-        return tuple(self.x_train.shape[1:])  # type: ignore[return-value]
-
-    @property
-    def targets(self) -> np.ndarray:
-        """Each attacker's target label, shape ``(N,)``."""
-        return np.array([a.target for a in self.actions], dtype=np.int64)
-
-    @property
-    def has_test(self) -> bool:
-        return self.y_test.size > 0
-
-    def private_share(self, attacker: int) -> tuple[np.ndarray, np.ndarray]:
-        """Attacker ``attacker``'s train-time set as it contributed it to the joint dataset: its images
-        (the poisoned ones triggered) and its labels (the poisoned ones relabelled to its target), from
-        the defender's train split then the validation split."""
-        rows_tr = np.flatnonzero(self.owner_train == attacker)
-        rows_va = np.flatnonzero(self.owner_val == attacker)
-        return (np.concatenate((self.x_train[rows_tr], self.x_val[rows_va])),
-                np.concatenate((self.y_train[rows_tr], self.y_val[rows_va])))
-
-    def validation_set(self, holds: str = "poisoned") -> tuple[np.ndarray, np.ndarray]:
-        """The defender's validation images and labels, holding what ``holds`` (one of
-        :data:`VALIDATION_SETS`) says: ``"poisoned"``: ``(x_val, y_val)``, the split as pooled;
-        ``"clean"``: the rows of that split with ``poisoned_val`` false (their labels are clean)."""
-        check_name("validation", holds, VALIDATION_SETS, plural="validation sets")
-        if holds == "poisoned":
-            return self.x_val, self.y_val
-        keep = ~self.poisoned_val
-        return self.x_val[keep], self.y_val[keep]
-
-    def summary(self) -> PoisonSummary:
-        """Per-attacker counts and real poison rates (cf. Table 5)."""
-        n = self.n_attackers
-        a = self.allocation
-        p = np.array([x.p for x in self.actions], dtype=np.float64)
-        by_p = {q: a.budget(q) for q in set(p.tolist())}
-        n_train = int(self.y_train.size)
-        n_val = int(self.y_val.size)
-        pt = np.bincount(self.owner_train[self.poisoned_train], minlength=n)
-        pv = np.bincount(self.owner_val[self.poisoned_val], minlength=n)
-        total = pt + pv
-        return PoisonSummary(
-            dataset_name=self.dataset_name,
-            n_attackers=n,
-            n_max=a.n_max,
-            v_d=a.v_d,
-            n_train=n_train,
-            n_val=n_val,
-            n_test=int(self.y_test.size),
-            target=self.targets,
-            eps=np.array([x.eps for x in self.actions], dtype=np.float64),
-            p=p,
-            n_train_time=np.full(n, a.train_time_size, dtype=np.int64),
-            n_poisoned=total,
-            n_poisoned_train=pt,
-            n_poisoned_val=pv,
-            n_runtime=np.bincount(self.runtime_owner, minlength=n),
-            real_poison_rate=total / max(n_train + n_val, 1),
-            nominal_rate=np.array([by_p[q].real_poison_rate for q in p.tolist()], dtype=np.float64),
-            table5_count=np.array([by_p[q].n_poisoned for q in p.tolist()], dtype=np.int64),
-            table5=tuple(str(by_p[q]) for q in p.tolist()),
-        )
 
 
 # --------------------------------------------------------------------------
@@ -448,10 +217,26 @@ def _clean_label_mask(mask: np.ndarray, alloc: Allocation, train_time_labels: np
     return out
 
 
+def _styled_train_time(dataset: Dataset, alloc: Allocation, allocated: np.ndarray,
+                        actions: Sequence[AttackerAction], stylize: Stylization | None) -> tuple[np.ndarray, np.ndarray]:
+    """``(idx, x)``: whole()-order indices of the stylised attackers' train-time images and those
+    images stylised (each attacker with its own style and α), empty when nobody stylises."""
+    styled = [i for i, a in enumerate(actions) if a.style != "none"]
+    if not styled:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, *dataset.shape), dtype=np.uint8)
+    if stylize is None:
+        raise ValueError("stylised attackers need stylize= (the oracle passes oracle.attacks.adain.stylize); "
+                         "got stylize=None")
+    idx = [allocated[alloc.train_time_of(i)] for i in styled]
+    x = [_checked_perturbation(stylize(_gather(dataset, j), actions[i].style, actions[i].style_alpha),
+                               (j.size, *dataset.shape), i) for i, j in zip(styled, idx)]
+    return np.concatenate(idx), np.concatenate(x)
+
+
 def _checked_perturbation(x: np.ndarray, shape: tuple[int, ...], attacker: int) -> np.ndarray:
     x = np.asarray(x)
     if x.shape != shape or x.dtype != np.uint8:
-        raise ValueError(f"perturb(...) for attacker {attacker} returned {x.dtype} {x.shape}; "
+        raise ValueError(f"the perturbation of attacker {attacker} returned {x.dtype} {x.shape}; "
                          f"allowed: uint8 {shape}")
     return x
 
@@ -501,6 +286,7 @@ def build_joint_dataset(
     unused: UnusedPolicy = "clean",
     stratified: bool = True,
     perturb: Perturbation | None = None,
+    stylize: Stylization | None = None,
 ) -> JointDataset:
     """The joint dataset of the attacker profile ``actions`` on ``dataset``.
 
@@ -530,6 +316,9 @@ def build_joint_dataset(
     perturb:
         Needed when an attacker plays ``clean-label``: its perturbation of
         the poisoned images before the trigger (module docstring).
+    stylize:
+        Needed when an attacker plays a style: its AdaIN stylisation of its
+        train-time images before the trigger (module docstring).
 
     Raises ``ValueError`` for invalid arguments (naming the field) and
     ``NotImplementedError`` for trigger methods this module cannot poison
@@ -566,6 +355,16 @@ def build_joint_dataset(
     idx_runtime = allocated[alloc.run_time]
 
     triggers = make_triggers(actions, dataset.shape)
+    style_idx, style_x = _styled_train_time(dataset, alloc, allocated, actions, stylize)
+    style_row = np.full(labels.size, -1, dtype=np.int64)
+    style_row[style_idx] = np.arange(style_idx.size)
+
+    def gather(idx: np.ndarray) -> np.ndarray:
+        """The images ``idx`` as the attackers contribute them (stylised where they stylise)."""
+        x, row = _gather(dataset, idx), style_row[idx]
+        x[row >= 0] = style_x[row[row >= 0]]
+        return x
+
     targets = np.array([a.target for a in actions], dtype=np.int64)
 
     # poisoned train-time images of all attackers: one apply_triggers call
@@ -578,20 +377,20 @@ def build_joint_dataset(
         mask = _clean_label_mask(mask, alloc, labels[allocated[alloc.train_time]], targets, actions, clean_label)
     idx_poison = allocated[alloc.train_time[mask]]
     owner_poison = alloc.train_time_owner[mask]
-    x_poison = _gather(dataset, idx_poison)
+    x_poison = gather(idx_poison)
     for i in np.flatnonzero(clean_label):
         rows = np.flatnonzero(owner_poison == i)
         if rows.size:
             private = allocated[alloc.train_time_of(int(i))]
             x_poison[rows] = _checked_perturbation(
-                perturb(int(i), x_poison[rows], labels[idx_poison[rows]], _gather(dataset, private), labels[private]),
+                perturb(int(i), x_poison[rows], labels[idx_poison[rows]], gather(private), labels[private]),
                 x_poison[rows].shape, int(i))
     x_poison = apply_triggers(x_poison, owner_poison, triggers)
     row_of = np.full(labels.size, -1, dtype=np.int64)
     row_of[idx_poison] = np.arange(idx_poison.size)
 
     def pooled(idx: np.ndarray, owner: np.ndarray, x_poisoned: np.ndarray) -> tuple[np.ndarray, ...]:
-        x = _gather(dataset, idx)
+        x = gather(idx)
         row = row_of[idx]
         poisoned = row >= 0
         x[poisoned] = x_poisoned[row[poisoned]]

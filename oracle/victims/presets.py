@@ -14,7 +14,7 @@ from typing import Any
 
 from strategies.validate import check_bool, check_int, check_name, check_real, check_str, is_int, out_of_range
 
-from oracle.data.poison import VALIDATION_SETS
+from oracle.data.joint import VALIDATION_SETS
 
 __all__ = [
     "FLIP_DATASETS",
@@ -86,7 +86,7 @@ class TrainPreset:
     grad_clip: clip the gradients' global L2 norm to this value; ``None`` = off.
     validation: what the validation set (early stopping, ``val_acc``) holds,
         one of :data:`VALIDATION_SETS`; applied where the split is built
-        (:meth:`oracle.data.poison.JointDataset.validation_set`). Left out of
+        (:meth:`oracle.data.joint.JointDataset.validation_set`). Left out of
         :meth:`to_dict` at its default, ``"poisoned"``, so that the keys of
         results computed before the field existed stay valid.
     """
