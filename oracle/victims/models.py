@@ -106,7 +106,7 @@ def build_model(
     else:
         spec = ARCHITECTURES.get(name) if isinstance(name, str) else None  # a plug-in reference is loaded here
         if spec is None or spec.implementation is None:
-            check_name("architecture", name, [*ARCHITECTURES, "a plug-in 'package.module:Name'"])
+            check_name("architecture", name, [*ARCHITECTURES, "or a plug-in 'package.module:Name'"])
         build, min_size = (lambda _name, *args: spec.implementation(*args)), spec.min_image_size
     _check_int_at_least("in_channels", in_channels, 1)
     _check_int_at_least("num_classes", num_classes, 2)
