@@ -46,6 +46,7 @@ from oracle.specs import GameSpec, spec_from_dict, spec_to_toml
 from oracle.store.outcome import Outcome
 from strategies import AggregatorStrategy, AttackerStrategy, DefenderStrategy
 from strategies.federated import FederatedAttackStrategy
+from strategies.validate import check_int, check_name
 
 __all__ = ["check_device", "make_oracle", "FillReport", "fill", "run_local", "run_with_ray", "ray_session", "evaluate_job"]
 
@@ -89,10 +90,9 @@ def fill(oracle: PayoffOracle, *, max_jobs: int | None = None, seeds: Sequence[i
     the cache). ``on_done(job, outcome, how)`` is called per job with
     ``how`` in {"trained", "cached", "waited"}.
     """
-    if executor not in ("local", "ray"):
-        raise ValueError(f"executor={executor!r} is unknown: allowed local, ray")
-    if max_jobs is not None and max_jobs < 0:
-        raise ValueError(f"max_jobs={max_jobs} is out of range: allowed ≥ 0")
+    check_name("executor", executor, ("local", "ray"))
+    if max_jobs is not None:
+        check_int("max_jobs", max_jobs, 0)
     check_device(oracle.device, executor)
     if executor == "ray":
         oracle.prepare_remote(oracle.missing(seeds))

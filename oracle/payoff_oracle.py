@@ -33,7 +33,7 @@ from typing import Any, Callable, Hashable, Iterable, Sequence
 import numpy as np
 
 from gametheory import MissingPayoff, PayoffTable, Payoffs
-from strategies.validate import DEFAULT_SEED, round_half_up
+from strategies.validate import DEFAULT_SEED, out_of_range, round_half_up
 from oracle.attacks.clean_label import DEFAULT_CONFIG as CLEAN_LABEL
 from oracle.attacks.clean_label import surrogate_perturbation
 from oracle.data.datasets import load_dataset, subset
@@ -120,7 +120,7 @@ class PayoffOracle:
         if env.n_images is not None:
             total = ds.n_train + ds.n_test
             if env.n_images > total:
-                raise ValueError(f"environment.n_images={env.n_images} exceeds the {total} images of {env.dataset}")
+                out_of_range("environment.n_images", env.n_images, f"[1, {total}] (the images of {env.dataset})")
             # halves up (a tie, e.g. CIFAR-10 with n_images = 6k + 3, moves one image from train to test
             # versus banker's rounding); keys hold the data's content fingerprint, so no version bump
             n_test = round_half_up(env.n_images * ds.n_test / total)
@@ -471,8 +471,7 @@ class SymmetricSource:
     def job(self, counts: Sequence[int], defender: str, seed: int) -> Job:
         counts = tuple(int(c) for c in counts)
         if len(counts) != len(self.labels) or sum(counts) != self.oracle.spec.n_attackers or min(counts) < 0:
-            raise ValueError(f"counts={counts} must be {len(self.labels)} non-negative counts summing to "
-                             f"N={self.oracle.spec.n_attackers}")
+            out_of_range("counts", counts, f"{len(self.labels)} non-negative counts summing to N={self.oracle.spec.n_attackers}")
         population = tuple((self.oracle.spec.attackers[l], c) for l, c in zip(self.labels, counts) if c > 0)
         if len(population) == 1:
             return Job(population[0][0], self.oracle.spec.defenders[defender], seed)

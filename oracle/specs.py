@@ -172,7 +172,7 @@ class GameSpec:
         object.__setattr__(self, "n_attackers", check_int("n_attackers", self.n_attackers, 1))
         n_max = self.environment.n_max
         require(n_max is None or self.n_attackers <= n_max,
-                f"n_attackers={self.n_attackers} exceeds environment.n_max={n_max}: allowed 1 … n_max", SpecError)
+                f"n_attackers={self.n_attackers} is out of range: allowed [1, {n_max}] (environment.n_max)", SpecError)
         require(len(self.attackers) >= 1, "attackers: none given; a game needs at least one attacker strategy", SpecError)
         require(len(self.defenders) >= 1, "defenders: none given; a game needs at least one defender strategy", SpecError)
         require(isinstance(self.seeds, (tuple, list)), f"seeds={self.seeds!r}: allowed a non-empty list of distinct integers", SpecError)
@@ -215,7 +215,7 @@ def _check_feasible(spec: GameSpec) -> None:
     if facts.num_classes is None or facts.n_images is None:  # a plug-in registered without them: checked when loaded
         return
     require(env.n_images is None or env.n_images <= facts.n_images,
-            f"environment.n_images={env.n_images} exceeds the {facts.n_images} images of {env.dataset}", SpecError)
+            f"environment.n_images={env.n_images} is out of range: allowed [1, {facts.n_images}] (the images of {env.dataset})", SpecError)
     for label, s in spec.attackers.items():
         for component in (s.strategies if isinstance(s, MixedAttackerStrategy) else (s,)):
             try:
@@ -230,7 +230,7 @@ def _check_feasible(spec: GameSpec) -> None:
     most = max_attackers(n_alloc, env.v_d)
     field = "environment.n_max" if env.n_max is not None else "n_attackers"
     require(spec.n_max <= most,
-            f"{field}={spec.n_max} is out of range: allowed 1 … {most}; shares are floor((1 - v_d) · n / N_max) images of "
+            f"{field}={spec.n_max} is out of range: allowed [1, {most}]; shares are floor((1 - v_d) · n / N_max) images of "
             f"the n = {n_alloc} allocated ({env.dataset}, v_d = {env.v_d:g}), and each attacker needs one train-time and "
             f"one run-time image", SpecError)
     check_allocation(n_alloc, env.v_d, spec.n_max, spec.n_attackers)
@@ -256,13 +256,13 @@ def _check_federated(spec: GameSpec) -> None:
                                                   f"{config.task!r}: allowed [0, {most}] (its edge-case training images)", SpecError)
         require(getattr(s, "schedule", None) != "fixed-frequency" or spec.n_attackers <= config.clients_per_round,
                 f"n_attackers={spec.n_attackers} with attackers {label!r} on the fixed-frequency schedule: "
-                f"they may all attack in one round; allowed 1 … clients_per_round = {config.clients_per_round}", SpecError)
+                f"they may all attack in one round; allowed [1, {config.clients_per_round}] (clients_per_round)", SpecError)
         if getattr(s, "schedule", None) == "fixed-pool":  # disjoint pools of pool_size(K) clients each
             size = s.pool_size(config.n_clients)
             require(spec.n_attackers * size <= config.n_clients,
                     f"n_attackers={spec.n_attackers} with attackers {label!r} on the fixed-pool schedule: {spec.n_attackers} "
                     f"disjoint pools of {size} clients do not fit in n_clients = {config.n_clients}; "
-                    f"allowed 1 … {config.n_clients // size}", SpecError)
+                    f"allowed [1, {config.n_clients // size}]", SpecError)
 
 
 def _strategy_key_data(s: AttackerStrategyLike) -> Any:

@@ -30,7 +30,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from .validate import SEED_MAX, check_int
+from .validate import SEED_MAX, check_int, out_of_range
 
 __all__ = ["Triggers", "check_eps", "check_image_shape", "check_seeds"]
 
@@ -88,7 +88,8 @@ class Triggers:
         masks = masks.astype(np.uint8, copy=False)
         if patterns.size:
             if not np.isfinite(patterns).all() or patterns.min() < 0 or patterns.max() > 255:
-                raise ValueError("patterns must lie in [0, 255]")
+                bad = patterns[~((patterns >= 0) & (patterns <= 255))]
+                out_of_range("patterns", float(bad[0]), "[0, 255]")
             if np.any(patterns[masks == 0]):
                 raise ValueError("patterns must be 0 where the mask is 0")
         alpha = None if self.alpha is None else _check_alpha(self.alpha, masks)
@@ -162,7 +163,7 @@ def _check_alpha(alpha: Any, masks: np.ndarray) -> np.ndarray:
     if alpha.shape != masks.shape:
         raise ValueError(f"alpha.shape={alpha.shape} does not match masks.shape={masks.shape}")
     if alpha.size and (not np.isfinite(alpha).all() or np.abs(alpha).max() > 1):
-        raise ValueError("alpha must lie in [-1, 1]")
+        out_of_range("alpha", float(alpha[~(np.abs(alpha) <= 1)][0]), "[-1, 1]")
     if np.any(alpha[masks == 0]):
         raise ValueError("alpha must be 0 where the mask is 0")
     return alpha
@@ -190,7 +191,7 @@ def check_seeds(seeds: Iterable[int] | np.ndarray) -> np.ndarray:
     arr = arr.astype(np.int64)
     if arr.size and (arr.min() < 0 or arr.max() > SEED_MAX):
         bad = arr[(arr < 0) | (arr > SEED_MAX)][0]
-        raise ValueError(f"seed={int(bad)} is out of range: allowed [0, {SEED_MAX}]")
+        out_of_range("seed", int(bad), f"[0, {SEED_MAX}]")
     return arr
 
 
@@ -202,5 +203,5 @@ def check_eps(eps: float | Iterable[float] | np.ndarray, n: int) -> np.ndarray:
         raise ValueError(f"eps has shape {arr.shape}: expected a scalar or shape ({n},)")
     bad = ~((arr >= 0) & (arr <= 1))
     if bad.any():
-        raise ValueError(f"eps={float(arr[bad][0])!r} is out of range: allowed [0, 1]")
+        out_of_range("eps", float(arr[bad][0]), "[0, 1]")
     return arr

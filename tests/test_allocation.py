@@ -208,7 +208,7 @@ def test_poison_mask():
         ({"n_total": 20}, r"share_size = .* = 1 with attacker_split = 0.8 leaves 0 train-time and 1 run-time"),
         ({"n_total": 10}, r"share_size = floor\(\(1 - v_d\) \* n_total / n_max\) = 0"),
         ({"attacker_split": 1.0}, r"attacker_split=1.0 is out of range: allowed \(0, 1\)"),
-        ({"unused": "recycle"}, r"unused = 'recycle' is not allowed"),
+        ({"unused": "recycle"}, r"unused='recycle' is out of range: allowed 'clean', 'drop'"),
         ({"labels": np.zeros(5, dtype=int)}, r"labels has shape \(5,\)"),
         ({"n_attackers": 2.5}, r"n_attackers=2.5 is not an integer: allowed \[1, 10\]"),
     ],

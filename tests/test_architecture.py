@@ -4,9 +4,9 @@ The import graph of ``oracle/`` (every ``import``/``from … import`` of an
 ``oracle`` module, at the top of a module or inside a function) has no
 cycle; no module imports a private (``_name``) symbol or module of another
 module; ``gametheory`` and ``strategies`` import neither ``oracle`` nor torch;
-the modules of the packages already split by concern (``gametheory``) stay
-small: at most :data:`MAX_MODULE_LINES` lines, functions at most
-:data:`MAX_FUNCTION_LINES`.
+modules stay small: at most :data:`MAX_MODULE_LINES` lines, functions at most
+:data:`MAX_FUNCTION_LINES`, except those on the allow-lists of what is not split yet
+(:data:`LONG_MODULES`, :data:`LONG_FUNCTIONS`), which may only shrink.
 """
 
 from __future__ import annotations
@@ -36,8 +36,30 @@ MODULES = _modules()
 MAX_MODULE_LINES = 600
 #: ... and functions of about 60 lines.
 MAX_FUNCTION_LINES = 60
-#: Packages held to those sizes (strategies/ and oracle/ join once they are split, issue 12).
-SIZED_PACKAGES = ("gametheory",)
+#: Packages held to those sizes.
+SIZED_PACKAGES = PACKAGES
+#: Modules over MAX_MODULE_LINES today, not split yet (issue 12). Only remove entries: a module that
+#: shrinks under the limit must leave the list (the test says so), and no module may join it.
+LONG_MODULES = frozenset({
+    "strategies.actions",  # attacker actions, strategies, escalation, mixes
+    "oracle.data.poison",  # the joint poisoned dataset
+    "oracle.victims.train",  # the training loop and its checks
+    "oracle.federated.simulator",  # the federated rounds
+})
+#: Functions over MAX_FUNCTION_LINES today (module.function), with the same rule.
+LONG_FUNCTIONS = frozenset({
+    "strategies.trigger_apply.apply_triggers",
+    "strategies.trigger_generators.orthogonal_badnet",
+    "strategies.trigger_generators.rotated_badnet",
+    "oracle.data.allocation.allocate",
+    "oracle.data.cifar10_jpeg.load_cifar10_jpeg",
+    "oracle.data.poison.build_joint_dataset",
+    "oracle.defenses.activation_clustering.activation_clustering",
+    "oracle.defenses.filter_report.score",
+    "oracle.defenses.spectral_signatures.spectral_signatures",
+    "oracle.federated.simulator._run",
+    "oracle.victims.train.train_victim",
+})
 
 
 def _imports(name: str, path: Path) -> list[tuple[str, str | None]]:
@@ -154,17 +176,34 @@ def test_arrows_point_down_from_the_command():
     assert not [m for m, targets in graph.items() if "oracle.export" in targets and not in_cli(m)]
 
 
-@pytest.mark.parametrize("package", SIZED_PACKAGES)
-def test_modules_and_functions_stay_small(package):
-    long_modules, long_functions = [], []
+def _sizes(package: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Lines of each module of ``package`` over MAX_MODULE_LINES, and of each function over
+    MAX_FUNCTION_LINES (``module.function``)."""
+    long_modules, long_functions = {}, {}
     for name, path in MODULES.items():
         if name.split(".")[0] != package:
             continue
         source = path.read_text()
         if (n := len(source.splitlines())) > MAX_MODULE_LINES:
-            long_modules.append(f"{name}: {n} lines")
+            long_modules[name] = n
         for node in ast.walk(ast.parse(source, str(path))):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 if (n := node.end_lineno - node.lineno + 1) > MAX_FUNCTION_LINES:
-                    long_functions.append(f"{name}.{node.name}: {n} lines")
-    assert long_modules == [] and long_functions == []
+                    long_functions[f"{name}.{node.name}"] = n
+    return long_modules, long_functions
+
+
+@pytest.mark.parametrize("package", SIZED_PACKAGES)
+def test_modules_and_functions_stay_small(package):
+    long_modules, long_functions = _sizes(package)
+    assert {m: n for m, n in long_modules.items() if m not in LONG_MODULES} == {}
+    assert {f: n for f, n in long_functions.items() if f not in LONG_FUNCTIONS} == {}
+
+
+@pytest.mark.parametrize("package", SIZED_PACKAGES)
+def test_the_allow_lists_only_shrink(package):
+    """An entry that is now within the limits (or gone) must be removed from its list."""
+    long_modules, long_functions = _sizes(package)
+    mine = package + "."
+    assert sorted(m for m in LONG_MODULES if m.startswith(mine) and m not in long_modules) == []
+    assert sorted(f for f in LONG_FUNCTIONS if f.startswith(mine) and f not in long_functions) == []

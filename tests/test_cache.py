@@ -242,7 +242,7 @@ def test_content_key():
         content_key({"eps": math.inf})
     with pytest.raises(TypeError, match="set"):
         content_key({"labels": {1, 2}})
-    with pytest.raises(ValueError, match="seed"):
+    with pytest.raises(ValueError, match=r"^seed=1.5 is not an integer$"):
         content_key(p, 1.5)
 
 
@@ -273,8 +273,12 @@ def test_claims(tmp_path):
 
         assert cache.release_all("B") == 2
         assert cache.claims() == []
-        with pytest.raises(ValueError, match="lease_seconds"):
+        with pytest.raises(ValueError, match=r"lease_seconds=0 is out of range: allowed \(0, inf\)"):
             cache.claim("k", "A", lease_seconds=0)
+        with pytest.raises(ValueError, match=r"poll_seconds=0 is out of range: allowed \(0, inf\)"):
+            cache.wait("k", poll_seconds=0)
+        with pytest.raises(ValueError, match=r"timeout=inf is out of range: allowed \(0, inf\)"):
+            ResultCache(cache.path, timeout=float("inf"))
         with pytest.raises(ValueError, match="worker"):
             cache.claim("k", "")
 

@@ -51,7 +51,7 @@ def test_unknown_name_lists_known_names():
         load_dataset("imagenet")
     for name in DATASETS:
         assert name in str(err.value)
-    assert "'imagenet'" in str(err.value)
+    assert str(err.value).startswith("unknown dataset 'imagenet': known datasets are ")
 
 
 def test_dataset_record_validates_and_is_read_only():
@@ -397,7 +397,7 @@ def test_stl10_binary_files_match_torchvision(tmp_path, no_shared):
     small = load_dataset("stl10", data_dir=tmp_path, download=False, resize=32)
     assert small.shape == (32, 32, 3) and small.description == "STL-10, resized to 32x32"
     assert small.x_train.dtype == np.uint8
-    with pytest.raises(ValueError, match="resize"):
+    with pytest.raises(ValueError, match=r"resize=0 is out of range: allowed a positive int"):
         load_dataset("stl10", data_dir=tmp_path, download=False, resize=0)
 
 
@@ -416,9 +416,9 @@ def test_subset_stratified():
     assert not np.array_equal(subset(ds, 100, 50, seed=1).y_train, small.y_train)
     plain = subset(ds, 100, 0, stratified=False)
     assert plain.n_test == 0 and plain.x_test.shape == (0, 8, 8, 1)
-    with pytest.raises(ValueError, match=r"n_train = 5000 is out of range; allowed: 1 ≤ n_train ≤ 1438"):
+    with pytest.raises(ValueError, match=r"n_train=5000 is out of range: allowed \[1, 1438\]"):
         subset(ds, 5000, 10)
-    with pytest.raises(ValueError, match="n_test = -1"):
+    with pytest.raises(ValueError, match=r"n_test=-1 is out of range: allowed \[0, "):
         subset(ds, 10, -1)
 
 

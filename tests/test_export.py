@@ -278,7 +278,7 @@ def test_plot_spec_with_missing_cells_and_per_attacker_file(tmp_path, capsys):
 @pytest.mark.parametrize("argv,message", [
     (["--out", "fig.jpg"], "--out=fig.jpg: unknown figure type '.jpg' (allowed: .png, .svg)"),
     (["--out", "no/such/folder/fig.png"], "folder no/such/folder does not exist"),
-    (["--out", "fig.png", "--dpi", "0"], "must be positive"),
+    (["--out", "fig.png", "--dpi", "0"], "--dpi=0 is out of range: allowed [1, inf)"),
     ([], "the following arguments are required: --out"),
 ])
 def test_plot_bad_input(capsys, argv, message):

@@ -221,7 +221,7 @@ def test_parameters_are_checked_up_front():
             spectral_signatures(x, y, n_remove_per_class=k)
     with pytest.raises(ValueError, match="n_remove_per_class.*class 0"):
         spectral_signatures(x, y, n_remove_per_class=lambda n: -1)
-    with pytest.raises(ValueError, match="centred"):
+    with pytest.raises(ValueError, match="centred='yes' is not a boolean: allowed true, false"):
         spectral_signatures(x, y, n_remove_per_class=1, centred="yes")
     for kwargs, message in [
         (dict(n_components=0), r"n_components=0 is out of range: allowed \[1, inf\)"),

@@ -89,7 +89,7 @@ BAD = [
     ({"game": {"n_attackers": 5}, "environment": {"colour": 1}}, "unknown field\\(s\\) colour"),
     ({"game": {}}, r"\[game\]: n_attackers is missing"),
     ({"game": {"n_attackers": 0}, "attackers": [{"name": "a"}], "defenders": [{}]}, "n_attackers=0 is out of range"),
-    ({"game": {"n_attackers": 6}, "environment": {"n_max": 5}}, "exceeds environment.n_max=5"),
+    ({"game": {"n_attackers": 6}, "environment": {"n_max": 5}}, r"n_attackers=6 is out of range: allowed \[1, 5\] \(environment.n_max\)"),
     ({"game": {"n_attackers": 5}, "attackers": [{"name": "a", "eps": 2}]}, r"\[\[attackers\]\] #1: .*eps"),
     ({"game": {"n_attackers": 5}, "attackers": [{"name": "a"}], "defenders": [{"architecture": "resnet18", "defense": "magic"}]},
      r"\[\[defenders\]\] #1: unknown defense 'magic': known defenses are none, cutmix"),

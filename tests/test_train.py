@@ -364,9 +364,9 @@ def test_train_victim_validates_inputs(digits):
         train_victim("smallcnn", x, y[:10], None, None, **kw)
     with pytest.raises(ValueError, match="x_val images have shape"):
         train_victim("smallcnn", x, y, x[:, :4, :4], y, **kw)
-    with pytest.raises(ValueError, match="name='resnet7'"):
+    with pytest.raises(ValueError, match="unknown architecture 'resnet7': known architectures are "):
         train_victim("resnet7", x, y, None, None, **kw)
-    with pytest.raises(ValueError, match="dataset='imagenet'"):
+    with pytest.raises(ValueError, match="dataset='imagenet' is out of range: allowed "):
         train_victim("smallcnn", x, y, None, None, **{**kw, "dataset": "imagenet"})
     with pytest.raises(ValueError, match="preset='slow'"):
         train_victim("smallcnn", x, y, None, None, **{**kw, "preset": "slow"})

@@ -486,7 +486,7 @@ def test_triggers_container_is_read_only_and_validated():
     np.testing.assert_array_equal(o[[2, 0]].alpha, o.alpha[[2, 0]])
     built = Triggers(o.masks, o.patterns, alpha=o.alpha)
     np.testing.assert_array_equal(built.alpha, o.alpha)
-    with pytest.raises(ValueError, match=r"alpha must lie in \[-1, 1\]"):
+    with pytest.raises(ValueError, match=r"alpha=\S+ is out of range: allowed \[-1, 1\]"):
         Triggers(np.ones((1, 2, 2)), np.ones((1, 2, 2, 1)), alpha=np.full((1, 2, 2), 1.5))
     with pytest.raises(ValueError, match="alpha must be 0 where the mask is 0"):
         Triggers(np.zeros((1, 2, 2)), np.zeros((1, 2, 2, 1)), alpha=np.full((1, 2, 2), 0.5))

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from strategies.validate import DEFAULT_SEED
+from strategies.validate import DEFAULT_SEED, check_int, check_real
 from oracle.victims.presets import TrainPreset
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,11 +56,8 @@ class CleanLabelConfig:
 
     def __post_init__(self) -> None:
         for name in ("eps", "step"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and 0 < v <= 255):
-                raise ValueError(f"clean-label {name}={v!r} is out of range; allowed: (0, 255]")
-        if not (isinstance(self.steps, int) and self.steps >= 1):
-            raise ValueError(f"clean-label steps={self.steps!r} is out of range; allowed: an integer >= 1")
+            check_real(f"clean-label {name}", getattr(self, name), 0, 255, low_open=True)
+        check_int("clean-label steps", self.steps, 1)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from oracle.fill import check_device, fill
 
     if args.max_cells is not None and args.max_cells < 0:
-        raise UsageError(f"backfire: --max-cells={args.max_cells} is out of range: allowed ≥ 0")
+        raise UsageError(f"backfire: --max-cells={args.max_cells} is out of range: allowed [0, inf)")
     args.quiet = args.quiet or args.json
     check_device(args.device, args.executor)  # before any data is read, and even when every cell is cached
     oracle = oracle_from_args(args, train=True)

@@ -42,8 +42,10 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in FORMATS:
         raise UsageError(f"backfire: --out={args.out}: unknown figure type '{out.suffix}' (allowed: {', '.join(FORMATS)})")
-    if args.dpi < 1 or (args.size is not None and min(args.size) <= 0):
-        raise UsageError(f"backfire: --size and --dpi must be positive (got size {args.size}, dpi {args.dpi})")
+    if args.dpi < 1:
+        raise UsageError(f"backfire: --dpi={args.dpi} is out of range: allowed [1, inf)")
+    if args.size is not None and min(args.size) <= 0:
+        raise UsageError(f"backfire: --size={args.size} is out of range: allowed two numbers > 0 (width, height)")
     if not out.parent.is_dir():
         raise UsageError(f"backfire: --out={args.out}: folder {out.parent} does not exist")
     path = Path(args.file)

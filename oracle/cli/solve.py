@@ -25,9 +25,9 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.file)
     tol = DEFAULT_TOL if args.tol is None else args.tol
     if not (tol > 0 and math.isfinite(tol)):
-        raise UsageError(f"backfire: --tol={args.tol} is out of range: allowed a positive number")
+        raise UsageError(f"backfire: --tol={args.tol} is out of range: allowed (0, inf)")
     if args.bootstrap < 0:
-        raise UsageError(f"backfire: --bootstrap={args.bootstrap} is out of range: allowed ≥ 0")
+        raise UsageError(f"backfire: --bootstrap={args.bootstrap} is out of range: allowed [0, inf)")
     if symmetric.is_symmetric_file(path):
         return symmetric.solve(args)
     # --json with missing cells: the report (missing cells, the known part) first, then the error (solve_json)

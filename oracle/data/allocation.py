@@ -50,7 +50,7 @@ import numpy as np
 
 from oracle.data.budget import (TABLE5_SETTINGS, PoisonBudget, max_attackers, poison_budget, poisoned_count,
                                 real_poison_rate, share_size, split_size)
-from strategies.validate import DEFAULT_SEED, check_int, check_real
+from strategies.validate import DEFAULT_SEED, check_int, check_real, out_of_range
 
 __all__ = [
     "DEFAULT_SEED",
@@ -346,7 +346,7 @@ def allocate(
     defender_split = check_real("defender_split", defender_split, 0.0, 1.0, low_open=True, high_open=True)
     seed = check_int("seed", seed, 0)
     if unused not in _UNUSED_POLICIES:
-        raise ValueError(f"unused = {unused!r} is not allowed; allowed: {', '.join(map(repr, _UNUSED_POLICIES))}")
+        out_of_range("unused", unused, ", ".join(map(repr, _UNUSED_POLICIES)))
     if labels is not None:
         labels = np.asarray(labels)
         if labels.shape != (n_total,) or not np.issubdtype(labels.dtype, np.integer):

@@ -20,6 +20,7 @@ import numpy as np
 from oracle.data.dataset import Dataset
 from oracle.data.locations import default_cache_dir
 from oracle.progress import progress as progress_bar
+from strategies.validate import check_int
 
 __all__ = [
     "CIFAR10_CLASSES",
@@ -151,10 +152,8 @@ def load_cifar10_jpeg(
     in each split (for quick tests; cached separately, always class-sorted).
     """
     tarball = Path(tarball)
-    if limit_per_class is not None and (
-        isinstance(limit_per_class, bool) or not isinstance(limit_per_class, int) or limit_per_class < 1
-    ):
-        raise ValueError(f"limit_per_class = {limit_per_class!r}; allowed: None or an int ≥ 1")
+    if limit_per_class is not None:
+        check_int("limit_per_class", limit_per_class, 1)
     key = _sha256(tarball)[:16]
     suffix = "" if limit_per_class is None else f"-limit{limit_per_class}"
     cache_file = default_cache_dir(cache_dir) / f"cifar10_jpg-{_CIFAR_CACHE_VERSION}-{key}{suffix}.npz"

@@ -57,7 +57,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from oracle.data.allocation import stratified_permutation
-from strategies.validate import DEFAULT_SEED, round_half_up
+from strategies.validate import DEFAULT_SEED, check_int, check_name, is_int, out_of_range, round_half_up
 from oracle.data.catalog import DATASETS
 from oracle.data.dataset import Dataset
 from oracle.data.readers import ReadOptions, digits, find_and_read
@@ -85,13 +85,13 @@ def normalise_name(name: str) -> str:
     """The registry name of ``name`` (case and ``_``/``-`` forgiven for backfire's own; a plug-in
     reference as is)."""
     if not isinstance(name, str):
-        raise ValueError(f"dataset = {name!r}; allowed: one of {', '.join(DATASETS)}")
+        check_name("dataset", name, DATASETS)
     if is_reference(name):
         DATASETS[name]  # loads the plug-in, or a one-line ValueError
         return name
     key = name.strip().lower().replace("_", "-")
     if key not in DATASETS:
-        raise ValueError(f"dataset = {name!r} is unknown; allowed: {', '.join(DATASETS)}")
+        check_name("dataset", name, DATASETS)
     return key
 
 
@@ -117,7 +117,7 @@ def load_dataset(
     if resize is not None:
         size = (resize, resize) if isinstance(resize, int) else tuple(resize)
         if len(size) != 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in size):
-            raise ValueError(f"resize = {resize!r}; allowed: a positive int or (H, W) of positive ints")
+            out_of_range("resize", resize, "a positive int or (H, W) of positive ints")
     opts = ReadOptions(cache_dir=cache_dir, progress=sys.stderr.isatty() if progress is None else bool(progress))
 
     plugin = DATASETS[key].implementation
@@ -156,9 +156,7 @@ def subset(
     images drawn without replacement (stratified by class if ``stratified``),
     kept in their original relative order.  For tests and quick starts."""
     for field, value, limit in (("n_train", n_train, dataset.n_train), ("n_test", n_test, dataset.n_test)):
-        lo = 1 if field == "n_train" else 0
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= limit:
-            raise ValueError(f"{field} = {value!r} is out of range; allowed: {lo} ≤ {field} ≤ {limit}")
+        check_int(field, value, 1 if field == "n_train" else 0, limit)
     rng = np.random.default_rng(seed)
 
     def pick(y: np.ndarray, n: int) -> np.ndarray:
@@ -185,8 +183,8 @@ def subset_of_whole(dataset: Dataset, n_images: int | None, seed: int = DEFAULT_
     total = dataset.n_train + dataset.n_test
     if n_images is None or n_images == total:
         return dataset
-    if isinstance(n_images, bool) or not isinstance(n_images, (int, np.integer)) or not 1 <= n_images <= total:
-        raise ValueError(f"n_images = {n_images!r} is out of range; allowed: 1 ≤ n_images ≤ {total} ({dataset.name})")
+    if not (is_int(n_images) and 1 <= n_images <= total):
+        out_of_range("n_images", n_images, f"[1, {total}] (the images of {dataset.name})")
     # halves up; a tie (CIFAR-10 with n_images = 6k + 3) moves one image between train and test versus
     # banker's rounding, which the content fingerprint in every key that uses the subset sees
     n_test = round_half_up(n_images * dataset.n_test / total)

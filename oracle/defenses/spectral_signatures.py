@@ -19,7 +19,7 @@ from oracle.defenses.filter_report import (
     with_params,
 )
 from strategies import DEFENSES, spectral_removal_count, validate_params
-from strategies.validate import check_int
+from strategies.validate import check_bool, check_int
 
 __all__ = ["spectral_scores", "spectral_signatures", "spectral_signatures_from_params"]
 
@@ -90,8 +90,7 @@ def spectral_signatures(
     ``max(labels) + 1``.
     """
     x, y, num_classes = check_features_labels(features, labels, num_classes)
-    if not isinstance(centred, (bool, np.bool_)):
-        raise ValueError(f"centred={centred!r} is not a boolean: allowed True, False")
+    check_bool("centred", centred)
     if callable(n_remove_per_class):
         k_of: Callable[[int], int] = n_remove_per_class
         k_desc: Any = getattr(n_remove_per_class, "__name__", "callable")

@@ -51,29 +51,25 @@ Processes and threads
 sqlite3 connections are not shared: a :class:`ResultCache` opens one
 connection per thread, lazily, and opens a fresh one in a child after
 ``fork``, so the cache object can be handed to worker threads and processes
-(a 'spawn' child receives the path and options, never a connection).
+(a 'spawn' child receives the path and options, never a connection): :mod:`oracle.store.cache_file`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import os
-import sqlite3
-import threading
 import time
-import weakref
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from oracle.store.cache_schema import SCHEMA_VERSION, CacheError, check_file, derived_versions, prepare, tables
+from oracle.store.cache_file import CacheFile
+from oracle.store.cache_schema import SCHEMA_VERSION, CacheError, derived_versions, tables
 from oracle.store.claims import DEFAULT_LEASE_SECONDS, DEFAULT_POLL_SECONDS, HOST, Claim, claim_live, default_worker_id
 from oracle.store.keys import as_seed, canonical_json
 from oracle.store.outcome import Outcome
-from strategies.validate import check_str
+from strategies.validate import check_real, check_str
 
 __all__ = [
     "CACHE_FILENAME",
@@ -142,23 +138,6 @@ def default_cache_path() -> Path:
     return Path(base).expanduser() / "backfire" / CACHE_FILENAME
 
 
-# Caches alive in this process, so that a forked child can forget the parent's
-# connections (and locks) before it touches them.
-_INSTANCES: "weakref.WeakSet[ResultCache]" = weakref.WeakSet()
-# Connections inherited across fork: never used, never closed (closing them in
-# the child could disturb the parent's transaction), just kept alive.
-_INHERITED: list[sqlite3.Connection] = []
-
-
-def _after_fork_in_child() -> None:
-    for cache in list(_INSTANCES):
-        cache._forget_connections()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
 # ----------------------------------------------------------------------- cache
 
 
@@ -177,126 +156,14 @@ class ResultCache:
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, timeout: float = 60.0,
                  readonly: bool = False) -> None:
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not (0 < timeout < math.inf):
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        self.path = (Path(path).expanduser() if path is not None else default_cache_path()).absolute()
-        self.timeout = float(timeout)
-        self.readonly = bool(readonly)
-        self._closed = False
-        self._forget_connections()
-        _INSTANCES.add(self)
-        self._conn()  # open now: a bad file fails here, not in the middle of a fill
-
-    # -- connections ------------------------------------------------------
-
-    def _forget_connections(self) -> None:
-        """Drop this process's view of connections (at init, and in a forked child)."""
-        old = getattr(self, "_connections", [])
-        _INHERITED.extend(conn for pid, conn in old if pid != os.getpid())
-        self._lock = threading.Lock()
-        self._local = threading.local()
-        self._connections: list[tuple[int, sqlite3.Connection]] = []
-
-    def _conn(self) -> sqlite3.Connection:
-        if self._closed:
-            raise CacheError(f"the result cache {self.path} is closed")
-        pid = os.getpid()
-        held = getattr(self._local, "conn", None)
-        if held is not None and held[0] == pid:
-            return held[1]
-        conn = self._open()
-        self._local.conn = (pid, conn)
-        with self._lock:
-            self._connections.append((pid, conn))
-        return conn
-
-    def _open(self) -> sqlite3.Connection:
-        path = self.path
-        check_file(path, self.readonly)
-        if not self.readonly:
-            return self._connect(str(path), uri=False)
-        try:
-            return self._connect(path.as_uri() + "?mode=ro", uri=True)
-        except CacheError as first:
-            if not isinstance(first.__cause__, sqlite3.OperationalError):
-                raise
-            # A WAL file in a folder we cannot write to: SQLite cannot create the
-            # shared-memory file, so read it as immutable (nobody can write there).
-            try:
-                conn = self._connect(path.as_uri() + "?mode=ro&immutable=1", uri=True)
-            except CacheError:
-                raise first from first.__cause__
-            log.info("%s: opened as immutable (its folder is not writable)", path)
-            return conn
-
-    def _connect(self, target: str, *, uri: bool) -> sqlite3.Connection:
-        try:
-            conn = sqlite3.connect(target, uri=uri, timeout=self.timeout, isolation_level=None,
-                                   check_same_thread=False)
-        except sqlite3.Error as e:
-            raise self._error(e, "opening") from e
-        try:
-            with self._sql("opening", conn):
-                conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-                prepare(conn, self.path, self.readonly)
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    def _error(self, e: sqlite3.Error, what: str) -> CacheError:
-        message = str(e)
-        if isinstance(e, sqlite3.OperationalError):
-            low = message.lower()
-            if "locked" in low or "busy" in low:
-                return CacheError(f"the result cache {self.path} stayed locked by another process for "
-                                  f"{self.timeout:g} s while {what}; try again, or raise the timeout")
-            if "readonly" in low or "read-only" in low or "unable to open" in low or "disk i/o" in low:
-                hint = ("the file must be readable" if self.readonly else
-                        "the file and its folder must be writable; open with readonly=True to only read")
-                return CacheError(f"cannot use the result cache {self.path} for {what}: {message} ({hint})")
-            return CacheError(f"the result cache {self.path}: {what} failed: {message}")
-        if isinstance(e, sqlite3.DatabaseError) and not isinstance(e, (sqlite3.IntegrityError, sqlite3.ProgrammingError)):
-            return CacheError(f"{self.path} is not a backfire result cache: {message}")
-        return CacheError(f"the result cache {self.path}: {what} failed: {message}")
-
-    @contextmanager
-    def _sql(self, what: str, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
-        """Run SQL, turning sqlite3 errors into :class:`CacheError` naming the file."""
-        try:
-            yield conn if conn is not None else self._conn()
-        except sqlite3.Error as e:
-            raise self._error(e, what) from e
-
-    @contextmanager
-    def _write(self, what: str) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``): all or nothing."""
-        if self.readonly:
-            raise CacheError(f"the result cache {self.path} is open read-only; cannot {what}")
-        with self._sql(what) as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                try:
-                    conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
-                raise
-            conn.execute("COMMIT")
+        path = (Path(path).expanduser() if path is not None else default_cache_path()).absolute()
+        #: The SQLite file (connections per thread and process, errors, transactions).
+        self.file = CacheFile(path, timeout=timeout, readonly=readonly)
+        self.path, self.timeout, self.readonly = path, self.file.timeout, self.file.readonly
 
     def close(self) -> None:
         """Close this process's connections. The object cannot be used afterwards."""
-        self._closed = True
-        with self._lock:
-            mine = [c for pid, c in self._connections if pid == os.getpid()]
-            self._connections = []
-        self._local = threading.local()
-        for conn in mine:
-            try:
-                conn.close()
-            except sqlite3.Error:  # pragma: no cover - closing is best effort
-                pass
+        self.file.close()
 
     def __enter__(self) -> "ResultCache":
         return self
@@ -344,7 +211,7 @@ class ResultCache:
         row = (key, cell_key, seed, profile_json, outcome_json, time.time(),
                None if version is None else str(version), None if device is None else str(device),
                outcome.seconds)
-        with self._write(f"storing {key}") as conn:
+        with self.file.write(f"storing {key}") as conn:
             stored = conn.execute(
                 "INSERT INTO outcomes (key, cell_key, seed, profile_json, outcome_json, created_at,"
                 " oracle_version, device, seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -356,13 +223,13 @@ class ResultCache:
 
     def get(self, key: str) -> Outcome | None:
         """The outcome stored under ``key``, or None."""
-        with self._sql(f"reading {key}") as conn:
+        with self.file.sql(f"reading {key}") as conn:
             row = conn.execute("SELECT outcome_json FROM outcomes WHERE key = ?", (key,)).fetchone()
         return None if row is None else self._outcome(row[0], key)
 
     def record(self, key: str) -> Record | None:
         """Everything stored under ``key`` (outcome, profile, times, device), or None."""
-        with self._sql(f"reading {key}") as conn:
+        with self.file.sql(f"reading {key}") as conn:
             row = conn.execute(
                 "SELECT key, cell_key, seed, profile_json, outcome_json, created_at, oracle_version,"
                 " device, seconds FROM outcomes WHERE key = ?", (key,)).fetchone()
@@ -379,27 +246,27 @@ class ResultCache:
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):
             return False
-        with self._sql(f"looking up {key}") as conn:
+        with self.file.sql(f"looking up {key}") as conn:
             return conn.execute("SELECT 1 FROM outcomes WHERE key = ?", (key,)).fetchone() is not None
 
     def __len__(self) -> int:
-        with self._sql("counting results") as conn:
+        with self.file.sql("counting results") as conn:
             return int(conn.execute("SELECT COUNT(*) FROM outcomes").fetchone()[0])
 
     def keys(self) -> list[str]:
         """All stored keys, in the order they were stored."""
-        with self._sql("listing keys") as conn:
+        with self.file.sql("listing keys") as conn:
             return [row[0] for row in conn.execute("SELECT key FROM outcomes ORDER BY rowid")]
 
     def seeds(self, cell_key: str) -> list[int]:
         """Seeds stored for one cell, ascending."""
-        with self._sql(f"listing the seeds of {cell_key}") as conn:
+        with self.file.sql(f"listing the seeds of {cell_key}") as conn:
             return [row[0] for row in conn.execute(
                 "SELECT seed FROM outcomes WHERE cell_key = ? ORDER BY seed, key", (cell_key,))]
 
     def outcomes(self, cell_key: str) -> list[Outcome]:
         """Outcomes stored for one cell, in seed order."""
-        with self._sql(f"reading the outcomes of {cell_key}") as conn:
+        with self.file.sql(f"reading the outcomes of {cell_key}") as conn:
             rows = conn.execute("SELECT key, outcome_json FROM outcomes WHERE cell_key = ? ORDER BY seed, key",
                                 (cell_key,)).fetchall()
         return [self._outcome(text, key) for key, text in rows]
@@ -407,21 +274,21 @@ class ResultCache:
     def cells(self) -> list[Cell]:
         """Every cell with at least one stored seed: (cell_key, profile, n_seeds), in the
         order the cells were first stored."""
-        with self._sql("listing cells") as conn:
+        with self.file.sql("listing cells") as conn:
             rows = conn.execute("SELECT cell_key, profile_json, COUNT(*) FROM outcomes"
                                 " GROUP BY cell_key ORDER BY MIN(rowid)").fetchall()
         return [Cell(cell_key, json.loads(profile), int(n)) for cell_key, profile, n in rows]
 
     def delete(self, key: str) -> bool:
         """Remove the result (and any claim) under ``key``; True if a result was removed."""
-        with self._write(f"deleting {key}") as conn:
+        with self.file.write(f"deleting {key}") as conn:
             removed = conn.execute("DELETE FROM outcomes WHERE key = ?", (key,)).rowcount > 0
             conn.execute("DELETE FROM claims WHERE key = ?", (key,))
         return removed
 
     def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check``: 'ok', or the problems found."""
-        with self._sql("checking integrity") as conn:
+        with self.file.sql("checking integrity") as conn:
             return "\n".join(row[0] for row in conn.execute("PRAGMA integrity_check"))
 
     # -- data fingerprints ---------------------------------------------------
@@ -435,7 +302,7 @@ class ResultCache:
         """
         check_str("data_key", data_key)
         check_str("fingerprint", fingerprint)
-        with self._write(f"recording the data of {data_key}") as conn:
+        with self.file.write(f"recording the data of {data_key}") as conn:
             conn.execute("INSERT INTO data_versions (data_key, fingerprint, description, source, recorded_at)"
                          " VALUES (?, ?, ?, ?, ?) ON CONFLICT (data_key, fingerprint) DO UPDATE SET"
                          " recorded_at = excluded.recorded_at, description = excluded.description,"
@@ -444,7 +311,7 @@ class ResultCache:
 
     def data_versions(self, data_key: str) -> list[DataVersion]:
         """The fingerprints recorded for the data description ``data_key``, the latest fill's first."""
-        with self._sql(f"reading the data of {data_key}") as conn:
+        with self.file.sql(f"reading the data of {data_key}") as conn:
             if "data_versions" in tables(conn):
                 rows = conn.execute("SELECT data_key, fingerprint, description, source, recorded_at FROM data_versions"
                                     " WHERE data_key = ?", (data_key,)).fetchall()
@@ -464,10 +331,8 @@ class ResultCache:
         """
         check_str("key", key)
         check_str("worker", worker)
-        if isinstance(lease_seconds, bool) or not isinstance(lease_seconds, (int, float)) \
-                or not (0 < lease_seconds < math.inf):
-            raise ValueError(f"lease_seconds must be a positive number of seconds, got {lease_seconds!r}")
-        with self._write(f"claiming {key}") as conn:
+        check_real("lease_seconds", lease_seconds, 0, None, low_open=True)
+        with self.file.write(f"claiming {key}") as conn:
             if conn.execute("SELECT 1 FROM outcomes WHERE key = ?", (key,)).fetchone() is not None:
                 return False
             now = time.time()
@@ -483,18 +348,18 @@ class ResultCache:
 
     def release(self, key: str, worker: str) -> bool:
         """Drop ``worker``'s claim on ``key`` (e.g. when its training failed); True if there was one."""
-        with self._write(f"releasing {key}") as conn:
+        with self.file.write(f"releasing {key}") as conn:
             return conn.execute("DELETE FROM claims WHERE key = ? AND worker = ?", (key, worker)).rowcount > 0
 
     def release_all(self, worker: str) -> int:
         """Drop every claim of ``worker`` (e.g. when a filler stops); the number dropped."""
-        with self._write(f"releasing the claims of {worker}") as conn:
+        with self.file.write(f"releasing the claims of {worker}") as conn:
             return conn.execute("DELETE FROM claims WHERE worker = ?", (worker,)).rowcount
 
     def claims(self, *, include_dead: bool = False) -> list[Claim]:
         """Claims in the file (live ones only, unless ``include_dead``), oldest first."""
         now = time.time()
-        with self._sql("listing claims") as conn:
+        with self.file.sql("listing claims") as conn:
             rows = conn.execute("SELECT key, worker, expires_at, claimed_at, host, pid FROM claims"
                                 " ORDER BY claimed_at, key").fetchall()
         found = [Claim(k, w, e, c, h, p, claim_live((w, e, h, p), now)) for k, w, e, c, h, p in rows]
@@ -509,11 +374,10 @@ class ResultCache:
         died, or its lease expired: the caller may claim it), or after
         ``timeout`` seconds (None: no limit).
         """
-        if not (poll_seconds > 0):
-            raise ValueError(f"poll_seconds must be positive, got {poll_seconds!r}")
+        check_real("poll_seconds", poll_seconds, 0, None, low_open=True)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            with self._sql(f"waiting for {key}") as conn:
+            with self.file.sql(f"waiting for {key}") as conn:
                 row = conn.execute("SELECT outcome_json FROM outcomes WHERE key = ?", (key,)).fetchone()
                 held = None if row is not None else conn.execute(
                     "SELECT worker, expires_at, host, pid FROM claims WHERE key = ?", (key,)).fetchone()

@@ -56,7 +56,7 @@ def content_key(profile: Mapping[str, Any], seed: int | None = None) -> str:
 def as_seed(seed: Any) -> int:
     """``seed`` as a plain int (an integer of any kind, not a bool)."""
     if isinstance(seed, bool) or not hasattr(seed, "__index__"):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
+        raise ValueError(f"seed={seed!r} is not an integer")
     return int(seed.__index__())
 
 

@@ -35,6 +35,7 @@ import math
 import numpy as np
 
 from oracle.store.payoff_rules import DATA_POISONING, collective
+from strategies.validate import check_int, out_of_range
 
 __all__ = ["METRIC_NAMES", "accuracy", "attacker_metrics", "collective", "defender_payoff"]
 
@@ -74,9 +75,7 @@ def attacker_metrics(
     and its owner's index in ``[0, n_attackers)``. Raises ``ValueError`` on
     mismatched shapes or an owner out of range.
     """
-    if isinstance(n_attackers, bool) or not isinstance(n_attackers, (int, np.integer)) or n_attackers < 1:
-        raise ValueError(f"n_attackers={n_attackers!r} is out of range; allowed: an integer >= 1")
-    n_attackers = int(n_attackers)
+    n_attackers = check_int("n_attackers", n_attackers, 1)
     owner = _int_vector("owner", owner)
     n = owner.shape[0]
     trig = _int_vector("pred_triggered", pred_triggered, n)
@@ -84,9 +83,8 @@ def attacker_metrics(
     y = _int_vector("y_clean", y_clean, n)
     target = _int_vector("target_of_input", target_of_input, n)
     if n and (owner.min() < 0 or owner.max() >= n_attackers):
-        raise ValueError(
-            f"owner holds {int(owner.min())}..{int(owner.max())}; allowed: 0..{n_attackers - 1} (n_attackers={n_attackers})"
-        )
+        bad = int(owner.min()) if owner.min() < 0 else int(owner.max())
+        out_of_range("owner", bad, f"[0, {n_attackers - 1}] (n_attackers={n_attackers})")
 
     def per_attacker(weights: np.ndarray) -> np.ndarray:
         return np.bincount(owner, weights=weights.astype(float), minlength=n_attackers)

@@ -18,6 +18,7 @@ from torch import nn
 from oracle.data.catalog import DATASETS, trainable_datasets
 from oracle.victims.architectures import MIN_IMAGE_SIZE, MODEL_NAMES, ZooModel, build_architecture
 from strategies import ARCHITECTURES
+from strategies.validate import check_name, format_range, is_int, out_of_range
 
 __all__ = [
     "build_model",
@@ -39,8 +40,7 @@ def normalization(dataset: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """
     spec = DATASETS.get(dataset) if isinstance(dataset, str) else None
     if spec is None or spec.normalization is None:
-        known = ", ".join(trainable_datasets())
-        raise ValueError(f"dataset={dataset!r} has no normalization constants; known: {known}")
+        out_of_range("dataset", dataset, f"{', '.join(trainable_datasets())} (the datasets with normalization constants)")
     return spec.normalization
 
 
@@ -67,7 +67,7 @@ def to_input(
             f"mean/std have {len(mean)}/{len(std)} entries; the images have {channels} channel(s)"
         )
     if any(s <= 0 for s in std):
-        raise ValueError(f"std={tuple(std)}; every entry must be > 0")
+        out_of_range("std", tuple(std), "entries > 0")
     m = torch.tensor(mean, dtype=torch.float32, device=x.device).view(1, channels, 1, 1)
     s = torch.tensor(std, dtype=torch.float32, device=x.device).view(1, channels, 1, 1)
     return (x.permute(0, 3, 1, 2).float() / _PIXEL_MAX - m) / s
@@ -82,8 +82,8 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
 # Factory
 # --------------------------------------------------------------------------
 def _check_int_at_least(field: str, value: object, minimum: int, context: str = "") -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{field}={value!r}; expected an integer >= {minimum}{context}")
+    if not (is_int(value) and value >= minimum):
+        out_of_range(field, value, f"{format_range(minimum, None)}{context}")
 
 
 def build_model(
@@ -106,8 +106,7 @@ def build_model(
     else:
         spec = ARCHITECTURES.get(name) if isinstance(name, str) else None  # a plug-in reference is loaded here
         if spec is None or spec.implementation is None:
-            raise ValueError(f"name={name!r} is not a known model; known: {', '.join(ARCHITECTURES)} "
-                             "(or a plug-in 'package.module:Name')")
+            check_name("architecture", name, [*ARCHITECTURES, "or a plug-in 'package.module:Name'"])
         build, min_size = (lambda _name, *args: spec.implementation(*args)), spec.min_image_size
     _check_int_at_least("in_channels", in_channels, 1)
     _check_int_at_least("num_classes", num_classes, 2)

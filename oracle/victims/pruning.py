@@ -43,7 +43,7 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from strategies.validate import round_half_up
+from strategies.validate import check_int, check_real, round_half_up
 
 __all__ = [
     "LotteryTicket",
@@ -123,8 +123,7 @@ def half_up_changes(model: nn.Module, target: float, rounds: int) -> bool:
 def prune_layerwise(model: nn.Module, fraction: float) -> None:
     """Prune every prunable tensor, by magnitude among its survivors, until it keeps
     :func:`kept_count` ``(numel, fraction)`` entries (``torch.nn.utils.prune.l1_unstructured``)."""
-    if not (isinstance(fraction, (int, float)) and 0 < fraction <= 1):
-        raise ValueError(f"fraction={fraction!r} is out of range; allowed: a fraction in (0, 1]")
+    check_real("fraction", fraction, 0, 1, low_open=True)
     masks = masks_of(model)
     for qname, module, pname in prunable(model):
         alive = int(masks[qname].sum().item())
@@ -136,10 +135,8 @@ def prune_layerwise(model: nn.Module, fraction: float) -> None:
 
 def fraction_schedule(target: float, rounds: int) -> list[float]:
     """The fraction kept after rounds ``1 … R``: ``target^(r/R)`` (a constant share pruned per round)."""
-    if not (isinstance(target, (int, float)) and 0 < target < 1):
-        raise ValueError(f"target={target!r} is out of range; allowed: a fraction in (0, 1)")
-    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
-        raise ValueError(f"rounds={rounds!r} is out of range; allowed: an integer ≥ 1")
+    check_real("target", target, 0, 1, low_open=True, high_open=True)
+    check_int("rounds", rounds, 1)
     return [target ** (r / rounds) for r in range(1, rounds + 1)]
 
 
