@@ -255,18 +255,9 @@ class PayoffOracle:
         from oracle.victims.inference import predict
         from oracle.victims.train import train_victim
 
-        env, spec = self.spec.environment, self.spec
-        ds = self.dataset
+        spec, ds = self.spec, self.dataset
         t0 = time.perf_counter()
-        actions = job.actions(spec.n_attackers, ds.num_classes)
-        perturb = None
-        if uses_clean_label(job):
-            perturb = surrogate_perturbation(job.defender.architecture, dataset=ds.name, num_classes=ds.num_classes,
-                                             preset=self.train_preset, config=CLEAN_LABEL, device=self.device,
-                                             train_seed=job.seed)
-        from oracle.attacks.adain import stylize
-        joint = build_joint_dataset(ds, actions, n_max=spec.n_max, v_d=env.v_d, seed=job.seed,
-                                    test_fraction=env.test_fraction, perturb=perturb, stylize=stylize)
+        actions, joint = self._joint_dataset(job)
         defense = defense_for(job.defender)
         x_train, y_train = defense.training_set(joint.x_train, joint.y_train, joint.owner_train)
         t1 = time.perf_counter()
@@ -313,6 +304,22 @@ class PayoffOracle:
                 **({"removal": removal} if removal else {}),
             },
         )
+
+    def _joint_dataset(self, job: Job):
+        """The job's attacker actions and its joint dataset (clean-label perturbations and
+        AdaIN stylisation applied where the job's strategies ask for them)."""
+        from oracle.attacks.adain import stylize
+
+        env, ds = self.spec.environment, self.dataset
+        actions = job.actions(self.spec.n_attackers, ds.num_classes)
+        perturb = None
+        if uses_clean_label(job):
+            perturb = surrogate_perturbation(job.defender.architecture, dataset=ds.name, num_classes=ds.num_classes,
+                                             preset=self.train_preset, config=CLEAN_LABEL, device=self.device,
+                                             train_seed=job.seed)
+        joint = build_joint_dataset(ds, actions, n_max=self.spec.n_max, v_d=env.v_d, seed=job.seed,
+                                    test_fraction=env.test_fraction, perturb=perturb, stylize=stylize)
+        return actions, joint
 
     def _runtime_inputs(self, job: Job, joint) -> tuple[np.ndarray, np.ndarray]:
         """The attackers' run-time inputs (triggered, untriggered), after the run-time shifts they play

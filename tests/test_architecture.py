@@ -33,19 +33,14 @@ def _modules() -> dict[str, Path]:
 
 MODULES = _modules()
 #: The house style asks for modules of about 500 lines; this is the hard ceiling.
-MAX_MODULE_LINES = 600
+MAX_MODULE_LINES = 550
 #: ... and functions of about 60 lines.
 MAX_FUNCTION_LINES = 60
 #: Packages held to those sizes.
 SIZED_PACKAGES = PACKAGES
-#: Modules over MAX_MODULE_LINES today, not split yet (issue 12). Only remove entries: a module that
+#: Modules over MAX_MODULE_LINES, not split yet (none since issue 12). Only remove entries: a module that
 #: shrinks under the limit must leave the list (the test says so), and no module may join it.
-LONG_MODULES = frozenset({
-    "strategies.actions",  # attacker actions, strategies, escalation, mixes
-    "oracle.data.poison",  # the joint poisoned dataset
-    "oracle.victims.train",  # the training loop and its checks
-    "oracle.federated.simulator",  # the federated rounds
-})
+LONG_MODULES: frozenset[str] = frozenset()  # none left: every module is within MAX_MODULE_LINES
 #: Functions over MAX_FUNCTION_LINES today (module.function), with the same rule.
 LONG_FUNCTIONS = frozenset({
     "strategies.trigger_apply.apply_triggers",
