@@ -88,7 +88,8 @@ def test_paper_cpu_is_the_paper_recipe_with_the_optimiser_swapped():
     cpu, paper, fast = PRESETS["paper-cpu"], PRESETS["paper"].to_dict(), PRESETS["fast"].to_dict()
     d = cpu.to_dict()
     changed = {k for k in PAPER_CPU if d[k] != paper[k]}
-    assert changed == {"name", "lr", "nesterov", "weight_decay", "schedule", "warmup_fraction", "max_epochs", "patience"}
+    assert changed == {"name", "lr", "nesterov", "weight_decay", "schedule", "warmup_fraction", "max_epochs",
+                       "patience"}
     optimiser = ("optimizer", "lr", "momentum", "nesterov", "weight_decay", "schedule", "warmup_fraction")
     assert all(d[k] == fast[k] for k in optimiser)
     assert not cpu.early_stopping and cpu.max_epochs == 30 and get_preset("paper-cpu") is cpu
