@@ -4,9 +4,12 @@
     python examples/backfiring.py --ns 1 100 --preset fast --device cuda
     python examples/backfiring.py --ns 1 5 20 --n-max 20 --n-images 2000 --v-d 0.5 --preset tiny --lr 0.05 \
         --figure backfiring.png                          # what `make demo` runs (~1 min on two CPU cores)
+    python examples/backfiring.py --dataset cifar10 --n-images 6000 --preset paper-cpu --ns 1 2 5 10 20 50 100 \
+        --figure docs/figures/backfiring_paper_cpu_cifar10.png   # E1 with the paper-cpu victim (docs/reproduction.md)
 
-Datta & Shadbolt, Table 1 (E2, MNIST): accuracy w.r.t. poisoned labels
-100.0 at N = 1 and 27.5 ± 22.2 at N = 100. Here each N is a one-cell game
+Datta & Shadbolt, Table 1 (E2): accuracy w.r.t. poisoned labels at N = 1
+and N = 100, e.g. MNIST 100.0 and 27.5 ± 22.2, CIFAR-10 89.8 and 12.1 ± 14.0
+(:data:`PAPER`; printed beside ours and drawn in the figure). Here each N is a one-cell game
 (attackers with independent random triggers and random target labels,
 ε = p = 0.55; the defender trains SmallCNN) measured by the payoff oracle
 for every seed, so every run is cached: run it again and nothing is
@@ -29,7 +32,14 @@ from oracle.specs import Environment, GameSpec
 from oracle.store.cache import ResultCache
 from strategies import AttackerStrategy, DefenderStrategy
 
-PAPER = {1: "100.0", 100: "27.5 ± 22.2"}
+#: Datta & Shadbolt, Table 1: accuracy w.r.t. poisoned labels at N = 1 and N = 100 (mean, std over attackers;
+#: ResNet-18, the whole dataset, V_d = 0.2).
+PAPER: dict[str, dict[int, tuple[float, float]]] = {
+    "mnist": {1: (100.0, 0.0), 100: (27.5, 22.2)},
+    "svhn": {1: (98.1, 0.0), 100: (12.3, 19.1)},
+    "cifar10": {1: (89.8, 0.0), 100: (12.1, 14.0)},
+    "stl10": {1: (100.0, 0.0), 100: (12.6, 15.4)},
+}
 BAR = 40  # characters for 100 %
 
 
@@ -40,7 +50,7 @@ def main() -> None:
     ap.add_argument("--dataset", default="mnist")
     ap.add_argument("--n-images", type=int, default=None, help="use a stratified subset of this many images")
     ap.add_argument("--architecture", default="smallcnn")
-    ap.add_argument("--preset", default="fast", help="training preset: tiny, fast, paper")
+    ap.add_argument("--preset", default="fast", help="training preset: tiny, fast, paper, paper-cpu")
     ap.add_argument("--lr", type=float, default=None, help="the preset's peak learning rate instead of its own")
     ap.add_argument("--v-d", type=float, default=0.2, help="the defender's share V_d (default 0.2, E2's setting)")
     ap.add_argument("--device", default=None)
@@ -63,7 +73,7 @@ def main() -> None:
     oracle = PayoffOracle(GameSpec(name="backfiring", environment=env, n_attackers=1, attackers=attackers,
                                    defenders=defenders), cache=cache, device=args.device)
     floor = 100 / oracle.dataset.num_classes
-    paper = args.dataset == "mnist" and args.n_images is None
+    paper = PAPER.get(args.dataset) if args.n_images is None else None  # the figure shows them for subsets too
     print()
     print(_header(len(args.seeds), paper), flush=True)
     rows = []
@@ -74,31 +84,40 @@ def main() -> None:
         outcomes = [oracle.run(job) for job in oracle.jobs()]
         rows.append((n, outcomes))
         print(_row(n, outcomes, floor, paper), flush=True)
-    print(_legend(len(args.seeds), floor))
+    print(_legend(len(args.seeds), floor, paper))
     if args.figure:
         _figure(rows, floor, args, args.figure)
         print(f"figure: {args.figure}")
 
 
-def _header(seeds: int, paper: bool) -> str:
+def _header(seeds: int, paper: dict | None) -> str:
     return (f"{'N':>5}  {'attack success %':>16}  {'per seed':<{6 * seeds}} {'clean acc %':>11}  "
             f"{'0 %':<{BAR // 2}}{'100 %':>{BAR // 2}}" + ("  paper" if paper else ""))
 
 
-def _row(n: int, outcomes, floor: float, paper: bool) -> str:
+def _row(n: int, outcomes, floor: float, paper: dict | None) -> str:
     """One N: attack success (mean ± sd over seeds, each seed, a bar), clean accuracy."""
     asr = np.array([o.attacker_payoff for o in outcomes]) * 100
     clean = np.mean([np.nanmean(o.clean_acc) for o in outcomes]) * 100
     sd = asr.std(ddof=1) if len(asr) > 1 else 0.0
     per_seed = " ".join(f"{v:5.1f}" for v in asr)
     return (f"{n:>5}  {asr.mean():>7.1f} ± {sd:>5.1f}   {per_seed:<{6 * len(asr)}} {clean:>11.1f}  {_bar(asr.mean(), floor)}"
-            + (f"  {PAPER.get(n, '')}" if paper else ""))
+            + (f"  {_paper_value(paper, n)}" if paper else ""))
 
 
-def _legend(seeds: int, floor: float) -> str:
+def _paper_value(paper: dict, n: int) -> str:
+    if n not in paper:
+        return ""
+    mean, sd = paper[n]
+    return f"{mean:.1f}" + (f" ± {sd:.1f}" if sd else "")
+
+
+def _legend(seeds: int, floor: float, paper: dict | None) -> str:
     lines = [f"1/|Y| = {floor:.1f} % (the '|' in the bars): the success of attackers whose triggers the model ignores.",
              "attack success: the mean over attackers of each one's accuracy w.r.t. its poisoned labels on its "
              f"triggered inputs; ±: standard deviation over the {seeds} seeds; clean acc: on clean inputs."]
+    if paper:
+        lines.append("paper: Datta & Shadbolt, Table 1 (ResNet-18 on the whole dataset; ± over attackers, one run).")
     if seeds < MIN_SEEDS:
         lines.append(f"({seeds} seeds, fewer than {MIN_SEEDS}: the spread is a rough one.)")
     return "\n".join(lines)
@@ -124,13 +143,19 @@ def _figure(rows, floor: float, args, path: str) -> None:
         ax.scatter([n] * len(values), values, color="tab:blue", alpha=0.35, s=14)
     ax.errorbar(ns, [v.mean() for v in asr], yerr=[v.std(ddof=1) if len(v) > 1 else 0 for v in asr],
                 color="tab:blue", marker="o", capsize=3, label=f"mean ± sd over {len(asr[0])} seeds")
+    paper = PAPER.get(args.dataset, {})
+    if paper:
+        pn = sorted(paper)
+        ax.errorbar(pn, [paper[n][0] for n in pn], yerr=[paper[n][1] for n in pn], color="black", marker="s",
+                    linestyle="none", capsize=3, label="paper, Table 1 (± over attackers)")
     ax.axhline(floor, color="tab:red", linestyle="--", label="1/|Y|")
     ax.set_xscale("log")
     ax.set_xticks(ns, [str(n) for n in ns])
     ax.set_ylim(0, 105)
     ax.set_xlabel("number of attackers N")
     ax.set_ylabel("collective attack success (%)")
-    ax.set_title(f"Backfiring: {args.dataset}, {args.architecture}, preset {args.preset}")
+    size = f"{args.n_images:,} images" if args.n_images else "all images"
+    ax.set_title(f"Backfiring: {args.dataset} ({size}), {args.architecture}, preset {args.preset}", fontsize=9)
     ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -12,7 +12,7 @@ A spec is a TOML file (or the same objects built in Python)::
     n_images = 6000            # a class-stratified subset of the whole dataset (optional)
     v_d = 0.5                  # the defender's share
     n_max = 5                  # attacker shares are sized on N_max (default: N)
-    preset = "tiny"            # training preset: paper, fast, tiny
+    preset = "tiny"            # training preset: paper, paper-cpu, fast, tiny
 
     [[attackers]]              # one table per attacker strategy (a row of the payoff table)
     name = "independent"

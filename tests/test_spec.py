@@ -1,5 +1,7 @@
 """Game spec files: parsing, validation messages, round trip, and keys."""
 
+import dataclasses
+
 import pytest
 
 from oracle.specs import Environment, GameSpec, SpecError, load_spec, spec_from_dict, spec_to_toml
@@ -52,6 +54,15 @@ def test_table6_full_data_spec_differs_from_the_subset_only_in_its_data():
     assert [d.key() for d in full.defenders.values()] == [d.key() for d in subset.defenders.values()]
     assert (full.environment.v_d, full.environment.n_max, full.environment.preset) == \
         (subset.environment.v_d, subset.environment.n_max, subset.environment.preset)
+
+
+def test_table6_paper_cpu_spec_differs_from_the_cpu_game_only_in_its_preset():
+    tiny, cpu = load_spec("examples/games/table6_cpu.toml"), load_spec("examples/games/table6_paper_cpu.toml")
+    assert (tiny.environment.preset, cpu.environment.preset) == ("tiny", "paper-cpu")
+    assert dataclasses.replace(cpu.environment, preset="tiny") == tiny.environment
+    assert [s.key() for s in cpu.attackers.values()] == [s.key() for s in tiny.attackers.values()]
+    assert [d.key() for d in cpu.defenders.values()] == [d.key() for d in tiny.defenders.values()]
+    assert cpu.seeds == (3407, 3408, 3409)
 
 
 def test_round_trip_and_key(tmp_path):

@@ -52,6 +52,54 @@ Presets (:data:`PRESETS`, :class:`TrainPreset`)
     translate (a 1-pixel shift of an 8×8 digit is an eighth of the image: it
     costs SmallCNN most of its accuracy on a 12-epoch budget).
 
+``paper-cpu``
+    The paper's recipe with the changes the victim ablation (issue 14;
+    ``examples/victim_ablation.py``, ``docs/reproduction.md``) and its first
+    E1 victims show a CPU victim needs, for reproducing the paper's *behaviour* (a victim that has
+    learned its task, and what it then does with many backdoors) with
+    SmallCNN on a subset. Setting by setting:
+
+    * optimiser SGD with Nesterov momentum 0.9, one-cycle lr peaking at 0.1,
+      weight decay 5e-4 (``fast``'s optimiser) instead of the paper's
+      constant lr 0.001: with lr 0.001, SmallCNN on 6,000 CIFAR-10 images
+      stays at 15–18% validation accuracy after 12 or 40 epochs (the
+      ablation's ``paper`` and ``ours+paper-opt`` rows), a victim that has
+      learned nothing, while the paper's reached 92–93%; with this optimiser
+      and otherwise the paper's recipe it reaches 56% (``paper+our-opt``).
+      Constant lr 0.01 reached only 42% in 40 epochs (``paper-lr0.01``).
+      Nesterov and weight decay come with that optimiser as measured; the
+      study did not vary them apart from the lr.
+    * batch 128, momentum 0.9, plain cross-entropy (no label smoothing), no
+      augmentation (no flips, no translation), fp32: the paper's, kept
+      because the study gives no reason to change them (flips and smoothing
+      are ``tiny``'s; without them the 0%-overlap backdoors were learned
+      more, not less, so keeping the paper's choice is not a tuning towards
+      its numbers).
+    * no early stopping (the final weights after 30 epochs), where the paper
+      stops on its validation loss: the ablation saw the paper's rule
+      (patience 5) act once in eight 40-epoch victims, and with the one-cycle
+      peak lr it does harm on small training sets: in the first E1 victims
+      with patience 5 (MNIST, 4,000- and 6,000-image subsets, N = 1 and 2,
+      seed 3408) the validation loss rose around the lr peak, training
+      stopped at epoch 10–19 of 30 and restored weights at 28–65% validation
+      accuracy, before the victim had learned its task (without early
+      stopping the same seeds reach 78–79%). That is an artefact of our schedule (the paper's lr
+      0.001 has no peak), not the paper's "stop at convergence"; the
+      schedule ends at lr 0, so the final weights are the converged ones.
+      Whether stopping on a poisoned validation set keeps backdoors out
+      stays untested by this preset.
+    * 30 epochs (the one-cycle schedule spans them): the paper's "about 30
+      epochs" to convergence. More epochs or data make SmallCNN learn more
+      of the five 0%-overlap backdoors (ablation: 30 epochs of ``tiny``
+      86.4, 12,000 images 78.2), fewer make it learn less of the task; 30
+      is the paper's length, not a value chosen for the attack success.
+    * drop_last off, as in ``paper``.
+
+    What it does not reproduce: the architecture (SmallCNN, not ResNet-18)
+    and the data size (CPU subsets), the two differences left between this
+    victim and the paper's (``docs/reproduction.md``, "paper-cpu: the games
+    again").
+
 Note on backdoors: augmentation applies to every training image, poisoned
 ones included, so under ``fast`` a trigger is also learnt mirrored and
 shifted by up to 2 pixels. That is what a defender's real pipeline does, but
