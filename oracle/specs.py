@@ -221,7 +221,7 @@ def _check_feasible(spec: GameSpec) -> None:
             try:
                 component.labels.check_classes(facts.num_classes)
             except ValueError as exc:
-                raise SpecError(f"attackers {label!r}: {exc} ({env.dataset} has {facts.num_classes} classes)") from None
+                raise SpecError(f"attackers {label!r}: {exc}, the classes of {env.dataset}") from None
             require(component.style == "none" or facts.normalization is None or len(facts.normalization[0]) == 3,
                     f"attackers {label!r}: style={component.style!r} needs colour images (AdaIN's VGG encoder); "
                     f"{env.dataset} is greyscale: allowed style = 'none' or a colour dataset such as cifar10", SpecError)

@@ -306,9 +306,9 @@ def test_n_within_what_the_allocation_can_give(tmp_path, game, environment, mess
 
 
 @pytest.mark.parametrize("labels,message", [
-    ({"kind": "fixed", "labels": [0, 12]}, r"attackers 'independent labels': labels.labels\[1\]=12 is out of range "
-                                           r"for num_classes=10: allowed \[0, 9\] \(mnist has 10 classes\)"),
-    ({"kind": "coordinated", "label": 10, "fraction": 0.5}, r"labels.label=10 is out of range for num_classes=10"),
+    ({"kind": "fixed", "labels": [0, 12]}, r"attackers 'independent labels': labels.labels\[1\]=12 is out of range: "
+                                           r"allowed \[0, 9\] \(num_classes=10\), the classes of mnist$"),
+    ({"kind": "coordinated", "label": 10, "fraction": 0.5}, r"labels.label=10 is out of range: allowed \[0, 9\] \(num_classes=10\)"),
     ({"kind": "coordinated", "label": 4, "fraction": 0.5, "others": [2, 99]}, r"labels.others\[1\]=99 is out of range"),
     ({"kind": "fixed", "labels": [0, 9]}, None),
 ])
@@ -423,7 +423,7 @@ def test_the_python_api_checks_the_same_rules():
     assert ok.n_max == 449
     with pytest.raises(SpecError, match=r"n_attackers=450 is out of range: allowed \[1, 449\]"):
         GameSpec("g", env, 450, {"a": AttackerStrategy(name="a")}, defenders)
-    with pytest.raises(SpecError, match=r"labels.labels\[0\]=10 is out of range for num_classes=10"):
+    with pytest.raises(SpecError, match=r"labels.labels\[0\]=10 is out of range: allowed \[0, 9\] \(num_classes=10\)"):
         GameSpec("g", env, 5, {"a": AttackerStrategy.fixed_labels((10,), name="a")}, defenders)
     with pytest.raises(ValueError, match=r"seeds\[0\]=True is not an integer"):
         ok.with_seeds([True])

@@ -231,7 +231,7 @@ def test_orthogonal_badnet_distances_as_computed(eps):
 
 
 def test_orthogonal_badnet_needs_square_images():
-    with pytest.raises(ValueError, match=r"image_shape=\(8, 5, 3\) is out of range for orthogonal-badnet"):
+    with pytest.raises(ValueError, match=r"image_shape=\(8, 5, 3\) is out of range: allowed square images of side >= 2 for orthogonal-badnet"):
         orthogonal_badnet([0], 0.5, (8, 5, 3))
     with pytest.raises(ValueError, match="square images of side >= 2"):
         orthogonal_badnet([0], 0.5, (1, 1, 3))
@@ -300,7 +300,7 @@ def test_rotated_badnet_rotation_preserves_column_norms_before_clipping():
 
 
 def test_rotated_badnet_needs_height_two():
-    with pytest.raises(ValueError, match=r"height=1 is out of range for rotated-badnet: allowed \[2, inf\)"):
+    with pytest.raises(ValueError, match=r"image_shape=\(1, \d+, \d+\) is out of range: allowed height in \[2, inf\) for rotated-badnet"):
         rotated_badnet([0], 0.5, (1, 8, 3))
 
 
