@@ -185,9 +185,9 @@ def check_image_shape(image_shape: Sequence[int]) -> tuple[int, int, int]:
 def check_seeds(seeds: Iterable[int] | np.ndarray) -> np.ndarray:
     arr = np.asarray(seeds)
     if arr.ndim != 1:
-        raise ValueError(f"seeds must be a 1-D array of ints, got shape {arr.shape}")
+        raise ValueError(f"seeds has shape {arr.shape}; allowed: a 1-D array of integers")
     if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError(f"seeds must be integers, got dtype {arr.dtype}")
+        raise ValueError(f"seeds has dtype {arr.dtype}; allowed: a 1-D array of integers")
     arr = arr.astype(np.int64)
     if arr.size and (arr.min() < 0 or arr.max() > SEED_MAX):
         bad = arr[(arr < 0) | (arr > SEED_MAX)][0]

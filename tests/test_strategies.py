@@ -401,7 +401,7 @@ def test_mixed_validation_and_canonical_order():
     assert a.key() == MixedAttackerStrategy("other name", ((1, ZERO), (3, FORTY))).key()
     with pytest.raises(ValueError, match=r"components\[0\].weight=0 is out of range: allowed \(0, inf\)"):
         MixedAttackerStrategy("m", ((0, ZERO), (1, FORTY)))
-    with pytest.raises(ValueError, match="names must be unique"):
+    with pytest.raises(ValueError, match=r"^components: strategy name\(s\) '0% label overlap' repeated: allowed one component per name$"):
         MixedAttackerStrategy("m", ((1, ZERO), (1, dataclasses.replace(FORTY, name=ZERO.name))))
     with pytest.raises(ValueError, match="empty"):
         MixedAttackerStrategy("m", ())
