@@ -74,7 +74,7 @@ from strategies import (AggregatorStrategy, AttackerStrategy, DefenderStrategy, 
                         attacker_strategy_from_dict)
 from strategies.federated import FederatedAttackStrategy
 from strategies.keys import content_key
-from strategies.validate import SEED_MAX, check_int, check_real, check_str, require
+from strategies.validate import SEED_MAX, check_int, check_name, check_real, check_str, require
 
 __all__ = ["Environment", "GameSpec", "SpecError", "load_spec"]
 
@@ -125,7 +125,7 @@ class Environment:
                 object.__setattr__(self, name, check_int(name, getattr(self, name), {"n_images": 10, "n_max": 1, "resize": 8}[name]))
         object.__setattr__(self, "v_d", check_real("v_d", self.v_d, 0, 1, high_open=True))
         object.__setattr__(self, "test_fraction", check_real("test_fraction", self.test_fraction, 0, 1, high_open=True))
-        require(self.preset in PRESETS, f"preset={self.preset!r} is unknown: allowed {', '.join(PRESETS)}", SpecError)
+        check_name("preset", self.preset, PRESETS)
         overrides = self.preset_overrides
         if isinstance(overrides, Mapping):
             overrides = tuple(overrides.items())
