@@ -327,7 +327,7 @@ def spec_from_dict(data: Mapping[str, Any], where: str = "<spec>") -> GameSpec:
         else:
             env_table = dict(env_table)
             if env_table.pop("kind", "poisoning") != "poisoning":
-                raise SpecError(f"kind={data['environment']['kind']!r} is unknown: allowed poisoning (default), federated")
+                check_name("kind", data["environment"]["kind"], ("poisoning", "federated"))
             env = Environment.from_dict(env_table)
     except (SpecError, ValueError, TypeError) as exc:
         raise SpecError(f"{where}: [environment]: {exc}") from None

@@ -102,7 +102,7 @@ def test_federated_specs_read_without_torch():
     ('[environment]\nkind = "federated"\npreset = "huge"', "unknown federated preset 'huge'"),
     ('[environment]\nkind = "federated"\noverrides = { roundz = 3 }', "unknown field.*'roundz'"),
     ('[environment]\nkind = "federated"\noverrides = { seed = 3 }', "seed comes from"),
-    ('[environment]\nkind = "federal"', "kind='federal' is unknown"),
+    ('[environment]\nkind = "federal"', "unknown kind 'federal': known kinds are poisoning, federated"),
 ])
 def test_bad_federated_environment(table, match, tmp_path):
     text = TINY[: TINY.index("[environment]")] + table + "\n" + TINY[TINY.index("[[attackers]]"):]
