@@ -68,7 +68,6 @@ from oracle.data.catalog import DATASETS, trainable_datasets
 from oracle.federated.config import FederatedEnvironment
 from oracle.federated.tasks import EDGE_CASE_TRAIN_IMAGES, TASK_DATASETS
 from oracle.victims.presets import PRESETS, get_preset
-from strategies.registry import is_reference
 from strategies.validate import DEFAULT_SEED
 from strategies import (AggregatorStrategy, AttackerStrategy, DefenderStrategy, MixedAttackerStrategy,
                         attacker_strategy_from_dict)
@@ -112,11 +111,7 @@ class Environment:
     resize: int | None = None
 
     def __post_init__(self) -> None:
-        if is_reference(self.dataset):
-            DATASETS[self.dataset]  # a plug-in: loaded, or a one-line ValueError saying why not
-        require(isinstance(self.dataset, str) and self.dataset in DATASETS,
-                f"dataset={self.dataset!r} is unknown: allowed {', '.join(trainable_datasets())} "
-                "(or a plug-in 'package.module:NAME')", SpecError)
+        check_name("dataset", self.dataset, DATASETS)  # a plug-in 'package.module:NAME' is loaded
         require(DATASETS[self.dataset].normalization is not None,
                 f"dataset={self.dataset!r} can be read but not trained on (no normalisation statistics): "
                 f"allowed {', '.join(trainable_datasets())}", SpecError)
@@ -255,8 +250,8 @@ def _check_federated(spec: GameSpec) -> None:
         require(n_edge is None or n_edge <= most, f"attackers {label!r}: n_edge={n_edge} is out of range for task "
                                                   f"{config.task!r}: allowed [0, {most}] (its edge-case training images)", SpecError)
         require(getattr(s, "schedule", None) != "fixed-frequency" or spec.n_attackers <= config.clients_per_round,
-                f"n_attackers={spec.n_attackers} with attackers {label!r} on the fixed-frequency schedule: "
-                f"they may all attack in one round; allowed [1, {config.clients_per_round}] (clients_per_round)", SpecError)
+                f"attackers {label!r}: n_attackers={spec.n_attackers} is out of range: allowed [1, {config.clients_per_round}] "
+                "(clients_per_round: on the fixed-frequency schedule they may all attack in one round)", SpecError)
         if getattr(s, "schedule", None) == "fixed-pool":  # disjoint pools of pool_size(K) clients each
             size = s.pool_size(config.n_clients)
             require(spec.n_attackers * size <= config.n_clients,

@@ -263,7 +263,7 @@ def test_types_are_checked_exactly(tmp_path, doc, message):
 
 @pytest.mark.parametrize("section,key,index,message", [
     ("game", "name", None, r"name=None is not a non-empty string"),
-    ("environment", "dataset", None, r"dataset=None is unknown"),
+    ("environment", "dataset", None, r"unknown dataset None: known datasets are "),
     ("attackers", "trigger", 0, r"unknown trigger None"),
     ("attackers", "name", 0, r"name=None is not a non-empty string"),
     ("defenders", "architecture", 0, r"unknown architecture None"),
@@ -340,7 +340,7 @@ def test_federated_fixed_frequency_attackers_fit_in_a_round():
     federated = copy.deepcopy(BASES["federated"])
     per_round = spec_from_dict(federated).environment.config().clients_per_round
     federated["game"]["n_attackers"] = per_round + 1
-    with pytest.raises(SpecError, match=rf"allowed \[1, {per_round}\] \(clients_per_round\)"):
+    with pytest.raises(SpecError, match=rf"n_attackers={per_round + 1} is out of range: allowed \[1, {per_round}\] \(clients_per_round: "):
         spec_from_dict(federated, where="f.toml")
 
 

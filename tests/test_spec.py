@@ -94,7 +94,7 @@ def test_mixed_attacker_strategy_in_spec():
 
 
 BAD = [
-    ({"game": {"n_attackers": 5}, "environment": {"dataset": "imagenet"}}, r"\[environment\]: dataset='imagenet' is unknown: allowed cifar10"),
+    ({"game": {"n_attackers": 5}, "environment": {"dataset": "imagenet"}}, r"\[environment\]: unknown dataset 'imagenet': known datasets are cifar10"),
     ({"game": {"n_attackers": 5}, "environment": {"v_d": 1.5}}, r"v_d=1.5 is out of range: allowed \[0, 1\)"),
     ({"game": {"n_attackers": 5}, "environment": {"preset": "turbo"}}, "unknown preset 'turbo': known presets are paper, fast, tiny"),
     ({"game": {"n_attackers": 5}, "environment": {"colour": 1}}, "unknown field\\(s\\) colour"),
