@@ -149,9 +149,11 @@ def game_spec_from_dict(data: Mapping[str, Any], where: str = "<spec>") -> GameS
     """:func:`oracle.specs.spec_from_dict`, or the role-symmetric spec when ``[game]`` says each attacker chooses."""
     game = data.get("game", {})
     choice = game.get("attackers_choose", "together") if isinstance(game, Mapping) else "together"
-    if choice not in CHOICES:
-        raise SpecError(f"{where}: [game]: attackers_choose={choice!r} is unknown: allowed "
-                        "together (all N attackers play one strategy), each (each attacker chooses)")
+    try:
+        check_name("attackers_choose", choice, CHOICES, plural="choices")
+    except ValueError as exc:
+        raise SpecError(f"{where}: [game]: {exc} (together: all N attackers play one strategy; "
+                        "each: each attacker chooses)") from None
     if choice == "together" and "analysis" in data:
         raise SpecError(f"{where}: [analysis] is for games where each attacker chooses: "
                         "add attackers_choose = \"each\" to [game]")
