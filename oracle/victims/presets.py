@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from strategies.validate import check_bool, check_int, check_name, check_real, check_str, is_int, out_of_range
+from strategies.validate import check_bool, check_int, check_name, check_real, check_str, out_of_range
 
 from oracle.data.joint import VALIDATION_SETS
 
