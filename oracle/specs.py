@@ -68,13 +68,12 @@ from oracle.data.catalog import DATASETS, trainable_datasets
 from oracle.federated.config import FederatedEnvironment
 from oracle.federated.tasks import EDGE_CASE_TRAIN_IMAGES, TASK_DATASETS
 from oracle.victims.presets import PRESETS, get_preset
-from strategies.registry import is_reference
 from strategies.validate import DEFAULT_SEED
 from strategies import (AggregatorStrategy, AttackerStrategy, DefenderStrategy, MixedAttackerStrategy,
                         attacker_strategy_from_dict)
 from strategies.federated import FederatedAttackStrategy
 from strategies.keys import content_key
-from strategies.validate import SEED_MAX, check_int, check_real, check_str, require
+from strategies.validate import SEED_MAX, check_int, check_name, check_real, check_str, require
 
 __all__ = ["Environment", "GameSpec", "SpecError", "load_spec"]
 
@@ -112,11 +111,7 @@ class Environment:
     resize: int | None = None
 
     def __post_init__(self) -> None:
-        if is_reference(self.dataset):
-            DATASETS[self.dataset]  # a plug-in: loaded, or a one-line ValueError saying why not
-        require(isinstance(self.dataset, str) and self.dataset in DATASETS,
-                f"dataset={self.dataset!r} is unknown: allowed {', '.join(trainable_datasets())} "
-                "(or a plug-in 'package.module:NAME')", SpecError)
+        check_name("dataset", self.dataset, DATASETS)  # a plug-in 'package.module:NAME' is loaded
         require(DATASETS[self.dataset].normalization is not None,
                 f"dataset={self.dataset!r} can be read but not trained on (no normalisation statistics): "
                 f"allowed {', '.join(trainable_datasets())}", SpecError)
@@ -125,7 +120,7 @@ class Environment:
                 object.__setattr__(self, name, check_int(name, getattr(self, name), {"n_images": 10, "n_max": 1, "resize": 8}[name]))
         object.__setattr__(self, "v_d", check_real("v_d", self.v_d, 0, 1, high_open=True))
         object.__setattr__(self, "test_fraction", check_real("test_fraction", self.test_fraction, 0, 1, high_open=True))
-        require(self.preset in PRESETS, f"preset={self.preset!r} is unknown: allowed {', '.join(PRESETS)}", SpecError)
+        check_name("preset", self.preset, PRESETS)
         overrides = self.preset_overrides
         if isinstance(overrides, Mapping):
             overrides = tuple(overrides.items())
@@ -221,7 +216,7 @@ def _check_feasible(spec: GameSpec) -> None:
             try:
                 component.labels.check_classes(facts.num_classes)
             except ValueError as exc:
-                raise SpecError(f"attackers {label!r}: {exc} ({env.dataset} has {facts.num_classes} classes)") from None
+                raise SpecError(f"attackers {label!r}: {exc}, the classes of {env.dataset}") from None
             require(component.style == "none" or facts.normalization is None or len(facts.normalization[0]) == 3,
                     f"attackers {label!r}: style={component.style!r} needs colour images (AdaIN's VGG encoder); "
                     f"{env.dataset} is greyscale: allowed style = 'none' or a colour dataset such as cifar10", SpecError)
@@ -255,8 +250,8 @@ def _check_federated(spec: GameSpec) -> None:
         require(n_edge is None or n_edge <= most, f"attackers {label!r}: n_edge={n_edge} is out of range for task "
                                                   f"{config.task!r}: allowed [0, {most}] (its edge-case training images)", SpecError)
         require(getattr(s, "schedule", None) != "fixed-frequency" or spec.n_attackers <= config.clients_per_round,
-                f"n_attackers={spec.n_attackers} with attackers {label!r} on the fixed-frequency schedule: "
-                f"they may all attack in one round; allowed [1, {config.clients_per_round}] (clients_per_round)", SpecError)
+                f"attackers {label!r}: n_attackers={spec.n_attackers} is out of range: allowed [1, {config.clients_per_round}] "
+                "(clients_per_round: on the fixed-frequency schedule they may all attack in one round)", SpecError)
         if getattr(s, "schedule", None) == "fixed-pool":  # disjoint pools of pool_size(K) clients each
             size = s.pool_size(config.n_clients)
             require(spec.n_attackers * size <= config.n_clients,
@@ -327,7 +322,7 @@ def spec_from_dict(data: Mapping[str, Any], where: str = "<spec>") -> GameSpec:
         else:
             env_table = dict(env_table)
             if env_table.pop("kind", "poisoning") != "poisoning":
-                raise SpecError(f"kind={data['environment']['kind']!r} is unknown: allowed poisoning (default), federated")
+                check_name("kind", data["environment"]["kind"], ("poisoning", "federated"))
             env = Environment.from_dict(env_table)
     except (SpecError, ValueError, TypeError) as exc:
         raise SpecError(f"{where}: [environment]: {exc}") from None

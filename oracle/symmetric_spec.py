@@ -43,6 +43,7 @@ from typing import Any, Mapping
 from gametheory.symmetric import dpr_valid_sizes, num_profiles
 from oracle.specs import GameSpec, SpecError, read_spec_file, spec_from_dict, spec_to_toml
 from strategies import AttackerStrategy
+from strategies.validate import check_int, check_name, check_real
 
 __all__ = ["ANALYSES", "FULL_GAME_LIMIT", "Analysis", "SymmetricGameSpec", "load_game_spec", "game_spec_from_dict",
            "symmetric_spec_to_toml"]
@@ -57,11 +58,6 @@ INTERVALS = ("t", "hoeffding")
 
 def _fail(message: str) -> None:
     raise SpecError(message)
-
-
-def _positive_int(name: str, value: Any) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        _fail(f"{name}={value!r} is out of range: allowed a positive integer")
 
 
 @dataclass(frozen=True)
@@ -82,18 +78,16 @@ class Analysis:
     tol: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.method is not None and self.method not in ANALYSES:
-            _fail(f"method={self.method!r} is unknown: allowed {', '.join(ANALYSES)}")
+        if self.method is not None:
+            check_name("method", self.method, ANALYSES)
         for name in ("dpr", "max_profiles", "max_samples", "samples"):
-            _positive_int(name, getattr(self, name))
+            if getattr(self, name) is not None:
+                check_int(name, getattr(self, name), 1)
         if self.method == "dpr" and self.dpr is None:
             _fail("method = \"dpr\" needs dpr = k, the number of players of the reduced game")
-        if not (isinstance(self.confidence, (int, float)) and 0 < self.confidence < 1):
-            _fail(f"confidence={self.confidence!r} is out of range: allowed (0, 1), e.g. 0.95")
-        if self.interval not in INTERVALS:
-            _fail(f"interval={self.interval!r} is unknown: allowed {', '.join(INTERVALS)}")
-        if not (isinstance(self.tol, (int, float)) and self.tol >= 0):
-            _fail(f"tol={self.tol!r} is out of range: allowed a number ≥ 0")
+        check_real("confidence", self.confidence, 0, 1, low_open=True, high_open=True)
+        check_name("interval", self.interval, INTERVALS)
+        check_real("tol", self.tol, 0)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Analysis":
@@ -155,9 +149,11 @@ def game_spec_from_dict(data: Mapping[str, Any], where: str = "<spec>") -> GameS
     """:func:`oracle.specs.spec_from_dict`, or the role-symmetric spec when ``[game]`` says each attacker chooses."""
     game = data.get("game", {})
     choice = game.get("attackers_choose", "together") if isinstance(game, Mapping) else "together"
-    if choice not in CHOICES:
-        raise SpecError(f"{where}: [game]: attackers_choose={choice!r} is unknown: allowed "
-                        "together (all N attackers play one strategy), each (each attacker chooses)")
+    try:
+        check_name("attackers_choose", choice, CHOICES, plural="choices")
+    except ValueError as exc:
+        raise SpecError(f"{where}: [game]: {exc} (together: all N attackers play one strategy; "
+                        "each: each attacker chooses)") from None
     if choice == "together" and "analysis" in data:
         raise SpecError(f"{where}: [analysis] is for games where each attacker chooses: "
                         "add attackers_choose = \"each\" to [game]")
@@ -172,7 +168,7 @@ def game_spec_from_dict(data: Mapping[str, Any], where: str = "<spec>") -> GameS
         raise SpecError(f"{where}: [analysis] must be a table")
     try:
         analysis = Analysis.from_dict(table)
-    except (SpecError, TypeError) as exc:
+    except (ValueError, TypeError) as exc:  # SpecError, or a strategies.validate check
         raise SpecError(f"{where}: [analysis]: {exc}") from None
     try:
         return SymmetricGameSpec(**{f.name: getattr(base, f.name) for f in fields(GameSpec)}, analysis=analysis)

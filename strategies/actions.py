@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Mapping
 from .keys import content_key, toml_dumps, toml_loads
 from .shifts import SHIFTS, STYLES, check_shift, check_style, with_shifts
 from .triggers import TRIGGERS, trigger_key
-from .validate import SEED_MAX, check_int, check_keys, check_name, check_real
+from .validate import SEED_MAX, check_int, check_keys, check_name, check_real, out_of_range
 
 __all__ = ["EPS_DEFAULT", "P_DEFAULT", "SHIFT_FIELDS", "SHIFTS", "AttackerAction"]
 
@@ -103,10 +103,7 @@ class AttackerAction:
         """Raise unless ``target < num_classes``; return ``self``."""
         num_classes = check_int("num_classes", num_classes, 1)
         if self.target >= num_classes:
-            raise ValueError(
-                f"target={self.target} is out of range for num_classes={num_classes}: "
-                f"allowed [0, {num_classes - 1}]"
-            )
+            out_of_range("target", self.target, f"[0, {num_classes - 1}] (num_classes={num_classes})")
         return self
 
     def to_dict(self) -> dict[str, Any]:

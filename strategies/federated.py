@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Mapping
 
-from .validate import check_int, check_keys, check_name, check_real, check_str
+from .validate import check_int, check_keys, check_name, check_real, check_str, out_of_range
 from .keys import content_key
 
 __all__ = ["ATTACK_MODES", "ATTACK_SCHEDULES", "FederatedAttackStrategy", "check_attack_fields"]
@@ -57,10 +57,10 @@ def check_attack_fields(obj: Any) -> dict[str, Any]:
     if out["mode"] == "black-box":
         for name in ("eps", "lr"):
             if getattr(obj, name) is not None:
-                raise ValueError(f"{name}={getattr(obj, name)!r} is not allowed for mode 'black-box' (it trains like "
-                                 f"an honest client); allowed: None, or mode 'pgd' / 'pgd-replacement'")
+                out_of_range(name, getattr(obj, name), "None for mode 'black-box' (it trains like an honest client), "
+                                                       "or mode 'pgd' / 'pgd-replacement'")
     elif obj.eps is None:
-        raise ValueError(f"eps=None: mode {obj.mode!r} needs a PGD radius; allowed (0, inf)")
+        out_of_range("eps", None, f"(0, inf) for mode {obj.mode!r} (its PGD radius)")
     else:
         out["eps"] = check_real("eps", obj.eps, 0.0, None, low_open=True)
     if obj.lr is not None:
@@ -94,7 +94,7 @@ class FederatedAttackStrategy:
     >>> FederatedAttackStrategy(mode="pgd")
     Traceback (most recent call last):
     ...
-    ValueError: eps=None: mode 'pgd' needs a PGD radius; allowed (0, inf)
+    ValueError: eps=None is out of range: allowed (0, inf) for mode 'pgd' (its PGD radius)
 
     ``name`` labels the strategy in tables and is not part of its key.
     ``n_edge`` / ``n_clean``: each attacker's edge-case and clean images

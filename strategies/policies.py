@@ -29,7 +29,7 @@ from typing import Any, ClassVar, Iterable, Mapping, Sequence, Union
 
 import numpy as np
 
-from .validate import check_int, check_keys, check_name, check_real, round_half_up
+from .validate import check_int, check_keys, check_name, check_real, out_of_range, round_half_up
 
 __all__ = ["PAPER_LABELS", "CoordinatedLabels", "Escalation", "FixedLabels", "LabelPolicy", "RandomLabels",
            "label_policy_from_dict", "layout"]
@@ -54,10 +54,7 @@ def _check_labels_below(field: str, labels: int | Iterable[int], num_classes: in
     ]
     for name, v in items:
         if v >= num_classes:
-            raise ValueError(
-                f"{name}={v} is out of range for num_classes={num_classes}: "
-                f"allowed [0, {num_classes - 1}]"
-            )
+            out_of_range(name, v, f"[0, {num_classes - 1}] (num_classes={num_classes})")
 
 
 def _random_labels(n: int, num_classes: int, seed: int) -> np.ndarray:

@@ -375,7 +375,7 @@ class MixedAttackerStrategy:
         object.__setattr__(self, "name", check_str("name", self.name))
         raw = self.components
         if isinstance(raw, Mapping) or not isinstance(raw, Iterable):
-            raise ValueError("components must be a list of (weight, AttackerStrategy) pairs")
+            raise ValueError(f"components={raw!r} is not a list: allowed a list of (weight, AttackerStrategy) pairs")
         comps = []
         for k, item in enumerate(raw):
             if isinstance(item, Mapping):
@@ -399,7 +399,7 @@ class MixedAttackerStrategy:
         names = [s.name for _, s in comps]
         dup = sorted({x for x in names if names.count(x) > 1})
         if dup:
-            raise ValueError(f"components: strategy names must be unique, repeated: {', '.join(dup)}")
+            raise ValueError(f"components: strategy name(s) {', '.join(map(repr, dup))} repeated: allowed one component per name")
         total = math.fsum(w for w, _ in comps)
         if abs(total - 1.0) > 1e-12:
             comps = [(w / total, s) for w, s in comps]

@@ -65,7 +65,7 @@ def apply_triggers(
             f"attacker_of_image.shape={a.shape} does not match the {x.shape[0]} images"
         )
     if a.size and not np.issubdtype(a.dtype, np.integer):
-        raise ValueError(f"attacker_of_image must be integers, got dtype {a.dtype}")
+        raise ValueError(f"attacker_of_image has dtype {a.dtype}; allowed: integers")
     if a.size and (a.min() < 0 or a.max() >= triggers.n):
         bad = int(a[(a < 0) | (a >= triggers.n)][0])
         raise ValueError(

@@ -84,14 +84,15 @@ class Triggers:
                 f"{masks.shape}: expected (N, H, W, C) with the same N, H, W"
             )
         if masks.size and (masks.min() < 0 or masks.max() > 1 or (masks != masks.round()).any()):
-            raise ValueError("masks must contain only 0 and 1")
+            out_of_range("masks", float(masks[(masks != 0) & (masks != 1)][0]), "0 or 1")
         masks = masks.astype(np.uint8, copy=False)
         if patterns.size:
             if not np.isfinite(patterns).all() or patterns.min() < 0 or patterns.max() > 255:
                 bad = patterns[~((patterns >= 0) & (patterns <= 255))]
                 out_of_range("patterns", float(bad[0]), "[0, 255]")
-            if np.any(patterns[masks == 0]):
-                raise ValueError("patterns must be 0 where the mask is 0")
+            outside = patterns[masks == 0]
+            if np.any(outside):
+                out_of_range("patterns", float(outside[outside != 0][0]), "0 where the mask is 0")
         alpha = None if self.alpha is None else _check_alpha(self.alpha, masks)
         self._finish(masks, patterns, alpha)
 
@@ -164,8 +165,9 @@ def _check_alpha(alpha: Any, masks: np.ndarray) -> np.ndarray:
         raise ValueError(f"alpha.shape={alpha.shape} does not match masks.shape={masks.shape}")
     if alpha.size and (not np.isfinite(alpha).all() or np.abs(alpha).max() > 1):
         out_of_range("alpha", float(alpha[~(np.abs(alpha) <= 1)][0]), "[-1, 1]")
-    if np.any(alpha[masks == 0]):
-        raise ValueError("alpha must be 0 where the mask is 0")
+    outside = alpha[masks == 0]
+    if np.any(outside):
+        out_of_range("alpha", float(outside[outside != 0][0]), "0 where the mask is 0")
     return alpha
 
 
@@ -185,9 +187,9 @@ def check_image_shape(image_shape: Sequence[int]) -> tuple[int, int, int]:
 def check_seeds(seeds: Iterable[int] | np.ndarray) -> np.ndarray:
     arr = np.asarray(seeds)
     if arr.ndim != 1:
-        raise ValueError(f"seeds must be a 1-D array of ints, got shape {arr.shape}")
+        raise ValueError(f"seeds has shape {arr.shape}; allowed: a 1-D array of integers")
     if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError(f"seeds must be integers, got dtype {arr.dtype}")
+        raise ValueError(f"seeds has dtype {arr.dtype}; allowed: a 1-D array of integers")
     arr = arr.astype(np.int64)
     if arr.size and (arr.min() < 0 or arr.max() > SEED_MAX):
         bad = arr[(arr < 0) | (arr > SEED_MAX)][0]

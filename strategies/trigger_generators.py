@@ -42,7 +42,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .trigger_arrays import Triggers, check_eps, check_image_shape, check_seeds
-from .validate import SEED_MAX, check_int, round_half_up
+from .validate import SEED_MAX, check_int, out_of_range, round_half_up
 
 __all__ = [
     "ORTHOGONAL_BASE_SEED",
@@ -190,10 +190,8 @@ def orthogonal_badnet(
     """
     h, w, c = check_image_shape(image_shape)
     if h != w or h < 2:
-        raise ValueError(
-            f"image_shape={(h, w, c)} is out of range for orthogonal-badnet: it needs "
-            f"square images of side >= 2 (the paper's l = w), e.g. (32, 32, 3)"
-        )
+        out_of_range("image_shape", (h, w, c),
+                     "square images of side >= 2 for orthogonal-badnet (the paper's l = w), e.g. (32, 32, 3)")
     base_seed = check_int("base_seed", base_seed, 0, SEED_MAX)
     seeds = check_seeds(seeds)
     eps = check_eps(eps, seeds.shape[0])
@@ -257,9 +255,7 @@ def rotated_badnet(
     """
     h, w, c = check_image_shape(image_shape)
     if h < 2:
-        raise ValueError(
-            f"image height={h} is out of range for rotated-badnet: allowed [2, inf)"
-        )
+        out_of_range("image_shape", (h, w, c), "height in [2, inf) for rotated-badnet")
     base_seed = check_int("base_seed", base_seed, 0, SEED_MAX)
     seeds = check_seeds(seeds)
     n = seeds.shape[0]

@@ -221,8 +221,8 @@ def test_unknown_or_bad_parameters_are_errors():
         (torch.zeros(2, 3, dtype=torch.int64), [1, 1], "floating-point"),
         (torch.tensor([[0.0, 1.0], [float("nan"), 0.0]]), [1, 1], r"rows \[1\] contain NaN"),
         (torch.zeros(3, 2), [1, 1], r"weights has shape \(2,\); allowed: \(3,\)"),
-        (torch.zeros(3, 2), [1, -1, 1], "allowed: finite and >= 0"),
-        (torch.zeros(3, 2), [0, 0, 0], "sum to 0"),
+        (torch.zeros(3, 2), [1, -1, 1], r"^weights=\[1.0, -1.0, 1.0\] is out of range: allowed finite numbers >= 0$"),
+        (torch.zeros(3, 2), [0, 0, 0], r"^weights=\[0.0, 0.0, 0.0\] is out of range: allowed at least one positive weight \(these sum to 0\)$"),
         (torch.zeros(3, 2), ["a", "b", "c"], "one data count per client row"),
     ],
 )

@@ -108,7 +108,7 @@ def test_bad_input_is_one_clear_error(synthetic):
         fit_feature_density(x, y[:-1])
     with pytest.raises(ValueError, match="needs labels"):
         fit_feature_density(x)
-    with pytest.raises(ValueError, match="covariance_type='ful'"):
+    with pytest.raises(ValueError, match=r"^unknown covariance_type 'ful': known covariance types are "):
         fit_feature_density(x, y, covariance_type="ful")
     with pytest.raises(ValueError, match="NaN or inf"):
         fit_feature_density(np.full((4, 2), np.nan), [0, 0, 1, 1])

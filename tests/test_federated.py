@@ -464,5 +464,5 @@ def test_to_csv_and_plots(tmp_path, baseline, attacked):
     assert (tmp_path / "acc.png").stat().st_size > 1000 and fig.axes
     plot_runs({"no attack": baseline, "black-box": attacked}, tmp_path / "cmp.png")
     assert (tmp_path / "cmp.png").stat().st_size > 1000
-    with pytest.raises(ValueError, match="metric"):
+    with pytest.raises(ValueError, match=r"^unknown metric .* known metrics \(columns\) of run .* are "):
         plot_runs({"x": baseline}, metric="nope")

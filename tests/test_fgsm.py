@@ -34,7 +34,7 @@ def test_fgsm_by_hand_on_a_linear_model():
     np.testing.assert_array_equal(out[0], [0, 120, 230, 25])  # 10 − 20 clipped at 0
     np.testing.assert_array_equal(out[1], [30, 80, 255, 0])  # 250 + 20 clipped at 255, 5 − 20 at 0
     np.testing.assert_array_equal(fgsm(_linear(w), x, y, 0.0, dataset="mnist"), x)
-    with pytest.raises(ValueError, match="radius"):
+    with pytest.raises(ValueError, match=r"^radius=1.5 is out of range: allowed \[0, 1\]$"):
         fgsm(_linear(w), x, y, 1.5, dataset="mnist")
     with pytest.raises(ValueError, match="uint8"):
         fgsm(_linear(w), x.astype(np.float32), y, 0.1, dataset="mnist")

@@ -326,11 +326,11 @@ def test_unimplemented_triggers_raise(digits, trigger):
 @pytest.mark.parametrize(
     "kwargs,actions,match",
     [
-        ({}, (), r"actions = \(\) is empty"),
-        ({}, (AttackerAction(index=1, target=0),), r"actions\[0\]\.index = 1; allowed: 0"),
-        ({}, (AttackerAction(index=0, target=10),), r"target=10 is out of range for num_classes=10"),
-        ({"test_fraction": 1.0}, None, r"test_fraction = 1.0 is out of range; allowed: test_fraction in \[0, 1\)"),
-        ({"seed": -1}, None, r"seed = -1 is out of range"),
+        ({}, (), r"actions=\(\) is out of range: allowed at least one AttackerAction"),
+        ({}, (AttackerAction(index=1, target=0),), r"actions\[0\]\.index=1 is out of range: allowed 0 "),
+        ({}, (AttackerAction(index=0, target=10),), r"target=10 is out of range: allowed \[0, 9\] \(num_classes=10\)"),
+        ({"test_fraction": 1.0}, None, r"test_fraction=1.0 is out of range: allowed \[0, 1\)"),
+        ({"seed": -1}, None, r"seed=-1 is out of range: allowed \[0, inf\)"),
         ({"v_d": 1.0}, None, r"v_d=1.0 is out of range: allowed \[0, 1\)"),  # oracle.data.allocation: strategies.validate's wording
         ({"n_max": 1}, None, r"n_attackers=2 is out of range: allowed \[1, 1\]"),
     ],

@@ -75,7 +75,7 @@ def test_presets_one_list():
 
     for name in PRESETS:
         assert Environment(dataset="digits", preset=name).preset == name
-    with pytest.raises(ValueError, match="preset='huge' is unknown: allowed " + ", ".join(PRESETS)):
+    with pytest.raises(ValueError, match="unknown preset 'huge': known presets are " + ", ".join(PRESETS)):
         Environment(dataset="digits", preset="huge")
 
 

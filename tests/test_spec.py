@@ -94,9 +94,9 @@ def test_mixed_attacker_strategy_in_spec():
 
 
 BAD = [
-    ({"game": {"n_attackers": 5}, "environment": {"dataset": "imagenet"}}, r"\[environment\]: dataset='imagenet' is unknown: allowed cifar10"),
+    ({"game": {"n_attackers": 5}, "environment": {"dataset": "imagenet"}}, r"\[environment\]: unknown dataset 'imagenet': known datasets are cifar10"),
     ({"game": {"n_attackers": 5}, "environment": {"v_d": 1.5}}, r"v_d=1.5 is out of range: allowed \[0, 1\)"),
-    ({"game": {"n_attackers": 5}, "environment": {"preset": "turbo"}}, "preset='turbo' is unknown: allowed paper, fast, tiny"),
+    ({"game": {"n_attackers": 5}, "environment": {"preset": "turbo"}}, "unknown preset 'turbo': known presets are paper, fast, tiny"),
     ({"game": {"n_attackers": 5}, "environment": {"colour": 1}}, "unknown field\\(s\\) colour"),
     ({"game": {}}, r"\[game\]: n_attackers is missing"),
     ({"game": {"n_attackers": 0}, "attackers": [{"name": "a"}], "defenders": [{}]}, "n_attackers=0 is out of range"),

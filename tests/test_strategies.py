@@ -234,11 +234,11 @@ def test_validation_errors(build, message):
         (AttackerStrategy.independent(), 5, 0, r"num_classes=0 is out of range"),
         (AttackerStrategy.independent(), 2.0, 10, r"n=2.0 is not an integer"),
         (AttackerStrategy.fixed_labels(PAPER_LABELS), 5, 5,
-         r"labels.labels\[3\]=6 is out of range for num_classes=5: allowed \[0, 4\]"),
+         r"labels.labels\[3\]=6 is out of range: allowed \[0, 4\] \(num_classes=5\)"),
         (AttackerStrategy.coordinate_label(4, 0.4), 5, 4,
-         r"labels.label=4 is out of range for num_classes=4: allowed \[0, 3\]"),
+         r"labels.label=4 is out of range: allowed \[0, 3\] \(num_classes=4\)"),
         (AttackerStrategy.coordinate_label(1, 0.4, (2, 12)), 5, 10,
-         r"labels.others\[1\]=12 is out of range for num_classes=10"),
+         r"labels.others\[1\]=12 is out of range: allowed \[0, 9\] \(num_classes=10\)"),
     ],
 )
 def test_expand_validation(strategy, n, k, message):
@@ -248,7 +248,7 @@ def test_expand_validation(strategy, n, k, message):
 
 def test_action_check_classes():
     assert AttackerAction(0, 9).check_classes(10).target == 9
-    with pytest.raises(ValueError, match=r"target=10 is out of range for num_classes=10"):
+    with pytest.raises(ValueError, match=r"target=10 is out of range: allowed \[0, 9\] \(num_classes=10\)"):
         AttackerAction(0, 10).check_classes(10)
 
 
@@ -401,7 +401,7 @@ def test_mixed_validation_and_canonical_order():
     assert a.key() == MixedAttackerStrategy("other name", ((1, ZERO), (3, FORTY))).key()
     with pytest.raises(ValueError, match=r"components\[0\].weight=0 is out of range: allowed \(0, inf\)"):
         MixedAttackerStrategy("m", ((0, ZERO), (1, FORTY)))
-    with pytest.raises(ValueError, match="names must be unique"):
+    with pytest.raises(ValueError, match=r"^components: strategy name\(s\) '0% label overlap' repeated: allowed one component per name$"):
         MixedAttackerStrategy("m", ((1, ZERO), (1, dataclasses.replace(FORTY, name=ZERO.name))))
     with pytest.raises(ValueError, match="empty"):
         MixedAttackerStrategy("m", ())

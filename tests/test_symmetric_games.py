@@ -100,9 +100,9 @@ def test_without_analysis_a_small_game_is_measured_whole():
 
 
 @pytest.mark.parametrize("old,new,message", [
-    ('attackers_choose = "each"', 'attackers_choose = "some"', "attackers_choose='some' is unknown: allowed together"),
+    ('attackers_choose = "each"', 'attackers_choose = "some"', "[game]: unknown attackers_choose 'some': known choices are together, each (together: "),
     ('attackers_choose = "each"', "", "[analysis] is for games where each attacker chooses"),
-    ('method = "search"', 'method = "dp"', "[analysis]: method='dp' is unknown: allowed full, dpr, search"),
+    ('method = "search"', 'method = "dp"', "[analysis]: unknown method 'dp': known methods are full, dpr, search"),
     ('method = "search"', 'method = "dpr"', 'method = "dpr" needs dpr = k'),
     ('method = "search"', 'method = "dpr"\ndpr = 3', "dpr=3 is not a valid reduction of N=4: allowed 2, 4"),
     ("samples = 1", "samples = 3", "samples=3 exceeds the 2 seed(s)"),

@@ -231,7 +231,7 @@ def test_orthogonal_badnet_distances_as_computed(eps):
 
 
 def test_orthogonal_badnet_needs_square_images():
-    with pytest.raises(ValueError, match=r"image_shape=\(8, 5, 3\) is out of range for orthogonal-badnet"):
+    with pytest.raises(ValueError, match=r"image_shape=\(8, 5, 3\) is out of range: allowed square images of side >= 2 for orthogonal-badnet"):
         orthogonal_badnet([0], 0.5, (8, 5, 3))
     with pytest.raises(ValueError, match="square images of side >= 2"):
         orthogonal_badnet([0], 0.5, (1, 1, 3))
@@ -300,7 +300,7 @@ def test_rotated_badnet_rotation_preserves_column_norms_before_clipping():
 
 
 def test_rotated_badnet_needs_height_two():
-    with pytest.raises(ValueError, match=r"height=1 is out of range for rotated-badnet: allowed \[2, inf\)"):
+    with pytest.raises(ValueError, match=r"image_shape=\(1, \d+, \d+\) is out of range: allowed height in \[2, inf\) for rotated-badnet"):
         rotated_badnet([0], 0.5, (1, 8, 3))
 
 
@@ -471,11 +471,11 @@ def test_triggers_container_is_read_only_and_validated():
     sub = t[[2, 0]]
     np.testing.assert_array_equal(sub.patterns, t.patterns[[2, 0]])
     assert len(t[1]) == 1 and t.image_shape == (8, 8, 3) and t.n == 3
-    with pytest.raises(ValueError, match="only 0 and 1"):
+    with pytest.raises(ValueError, match=r"^masks=2.0 is out of range: allowed 0 or 1$"):
         Triggers(np.full((1, 2, 2), 2), np.zeros((1, 2, 2, 1)))
     with pytest.raises(ValueError, match=r"\[0, 255\]"):
         Triggers(np.ones((1, 2, 2)), np.full((1, 2, 2, 1), 300.0))
-    with pytest.raises(ValueError, match="0 where the mask is 0"):
+    with pytest.raises(ValueError, match=r"^patterns=1.0 is out of range: allowed 0 where the mask is 0$"):
         Triggers(np.zeros((1, 2, 2)), np.ones((1, 2, 2, 1)))
     with pytest.raises(ValueError, match="does not match"):
         Triggers(np.zeros((1, 2, 2)), np.zeros((1, 3, 2, 1)))
@@ -488,7 +488,7 @@ def test_triggers_container_is_read_only_and_validated():
     np.testing.assert_array_equal(built.alpha, o.alpha)
     with pytest.raises(ValueError, match=r"alpha=\S+ is out of range: allowed \[-1, 1\]"):
         Triggers(np.ones((1, 2, 2)), np.ones((1, 2, 2, 1)), alpha=np.full((1, 2, 2), 1.5))
-    with pytest.raises(ValueError, match="alpha must be 0 where the mask is 0"):
+    with pytest.raises(ValueError, match=r"^alpha=\S+ is out of range: allowed 0 where the mask is 0$"):
         Triggers(np.zeros((1, 2, 2)), np.zeros((1, 2, 2, 1)), alpha=np.full((1, 2, 2), 0.5))
     with pytest.raises(ValueError, match="alpha.shape"):
         Triggers(np.zeros((1, 2, 2)), np.zeros((1, 2, 2, 1)), alpha=np.zeros((1, 3, 2)))

@@ -44,6 +44,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from strategies.validate import check_name, check_real
+
 __all__ = ["ENCODER_LAYERS", "SUBSTITUTE", "WEIGHTS_SHA256", "AdaIN", "adain", "load_adain", "style_names", "stylize",
            "weights_path", "weights_sha256"]
 
@@ -184,15 +186,12 @@ def stylize(x: np.ndarray, style: str, alpha: float) -> np.ndarray:
     [0, 1], or images that are not uint8 NHWC with 3 channels and sides
     divisible by 4.
     """
-    alpha = float(alpha)
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha={alpha!r} is out of range; allowed [0, 1]")
+    alpha = check_real("alpha", alpha, 0, 1)
     x = np.asarray(x)
     if x.dtype != np.uint8 or x.ndim != 4 or x.shape[3] != 3 or x.shape[1] % 4 or x.shape[2] % 4:
         raise ValueError(f"images of {x.dtype} {x.shape}; allowed: uint8 (N, H, W, 3) with H, W divisible by 4")
     model = load_adain()
-    if style not in model.styles:
-        raise ValueError(f"style={style!r} is not a shipped style; allowed: {', '.join(model.styles)}")
+    check_name("style", style, model.styles)
     if alpha == 0.0 or len(x) == 0:
         return x
     key = (hashlib.sha256(np.ascontiguousarray(x).data).hexdigest() + str(x.shape), style, alpha)

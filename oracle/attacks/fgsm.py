@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from oracle.victims.presets import TRAINER_VERSION, TrainPreset
-from strategies.validate import DEFAULT_SEED
+from strategies.validate import DEFAULT_SEED, check_real
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -66,8 +66,7 @@ def fgsm(model: "torch.nn.Module", x: np.ndarray, y: np.ndarray, radius: float, 
         raise ValueError(f"x is {x.dtype} {x.shape}; allowed: uint8 (n, H, W, C)")
     if len(y) != len(x):
         raise ValueError(f"y has {len(y)} labels for {len(x)} images")
-    if not 0.0 <= float(radius) <= 1.0:
-        raise ValueError(f"radius={radius!r} is out of range; allowed: [0, 1] (a fraction of the pixel range)")
+    radius = check_real("radius", radius, 0, 1)  # a fraction of the pixel range
     if len(x) == 0 or radius == 0:
         return x.copy()
     dev = torch.device(device) if device is not None else next(model.parameters()).device

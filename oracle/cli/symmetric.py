@@ -74,7 +74,7 @@ def analysis_from_args(args: argparse.Namespace, spec, base=None):
         elif analysis.dpr is not None and analysis.dpr not in dpr_valid_sizes(spec.n_attackers):
             raise SpecError(f"--dpr={analysis.dpr} is not a valid reduction of N={spec.n_attackers}: allowed "
                             f"{', '.join(map(str, dpr_valid_sizes(spec.n_attackers)))} ((N−1) divisible by (k−1))")
-    except SpecError as exc:
+    except ValueError as exc:  # a SpecError, or a strategies.validate check of an option
         raise UsageError(f"backfire: {exc}") from None
     return analysis
 

@@ -136,7 +136,7 @@ def stratified_permutation(labels: np.ndarray, seed: int | np.random.Generator =
     """
     labels = np.asarray(labels)
     if labels.ndim != 1:
-        raise ValueError(f"labels must be 1-D, got shape {labels.shape}")
+        raise ValueError(f"labels has shape {labels.shape}; allowed: 1-D (N,)")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     n = labels.shape[0]
     perm = rng.permutation(n)

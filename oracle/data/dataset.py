@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from strategies.validate import check_int
+
 __all__ = ["Dataset"]
 
 
@@ -54,11 +56,9 @@ class Dataset:
                 raise ValueError(
                     f"y_{split} has dtype {y.dtype} and shape {y.shape}; allowed: integer ({x.shape[0]},)"
                 )
-            if y.size and (y.min() < 0 or y.max() >= self.num_classes):
-                raise ValueError(
-                    f"y_{split} holds labels {int(y.min())}..{int(y.max())}; "
-                    f"allowed: 0..{self.num_classes - 1}"
-                )
+            bad = np.flatnonzero((y < 0) | (y >= self.num_classes))
+            if bad.size:
+                check_int(f"y_{split}[{bad[0]}]", int(y[bad[0]]), 0, self.num_classes - 1)
             shapes.add(x.shape[1:])
             # read-only views: the caller's own arrays keep their flags
             x, y = x.view(), y.astype(np.int64, copy=False).view()

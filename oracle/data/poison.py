@@ -100,6 +100,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from strategies import TRIGGERS, AttackerAction, apply_triggers, make_triggers
+from strategies.validate import check_int, check_real, out_of_range, require
 
 from oracle.data.allocation import (
     DEFAULT_SEED,
@@ -154,26 +155,23 @@ _GATHER_CHUNK = 4096
 
 
 def _check_actions(actions: Sequence[AttackerAction], num_classes: int) -> tuple[AttackerAction, ...]:
-    if isinstance(actions, AttackerAction) or not isinstance(actions, Sequence):
-        raise ValueError(f"actions = {actions!r} must be a sequence of AttackerAction")
+    require(not isinstance(actions, AttackerAction) and isinstance(actions, Sequence),
+            f"actions={actions!r} is not a sequence: allowed a sequence of AttackerAction")
     actions = tuple(actions)
     if not actions:
-        raise ValueError("actions = () is empty; allowed: at least one AttackerAction (N ≥ 1)")
+        out_of_range("actions", actions, "at least one AttackerAction (N >= 1)")
     for k, a in enumerate(actions):
-        if not isinstance(a, AttackerAction):
-            raise ValueError(f"actions[{k}] = {a!r} is not an AttackerAction")
+        require(isinstance(a, AttackerAction), f"actions[{k}]={a!r} is not an AttackerAction")
         if a.index != k:
-            raise ValueError(
-                f"actions[{k}].index = {a.index}; allowed: {k} (attacker i must be actions[i], "
-                f"as AttackerStrategy.expand makes them)"
-            )
+            out_of_range(f"actions[{k}].index", a.index,
+                         f"{k} (attacker i is actions[i], as AttackerStrategy.expand makes them)")
         a.check_classes(num_classes)
     for a in actions:
         if not TRIGGERS[a.trigger].pixel:
             pixel = ", ".join(name for name, spec in TRIGGERS.items() if spec.pixel)
             raise NotImplementedError(
                 f"trigger {a.trigger!r} has no pixel trigger, so it cannot poison a joint dataset "
-                f"(oracle/data/poison.py); allowed: {pixel}, or a plug-in TriggerSpec"
+                f"(oracle/data/poison.py): allowed {pixel}, or a plug-in TriggerSpec"
             )
     return actions
 
@@ -246,16 +244,6 @@ def _ro(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _check_test_fraction(test_fraction: object) -> float:
-    try:
-        value = float(test_fraction)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"test_fraction = {test_fraction!r} must be a number") from None
-    if not (0.0 <= value < 1.0):
-        raise ValueError(f"test_fraction = {test_fraction!r} is out of range; allowed: test_fraction in [0, 1)")
-    return value
-
-
 def _split_test(
     labels: np.ndarray, test_fraction: float, seed: int, stratified: bool
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -326,14 +314,12 @@ def build_joint_dataset(
     """
     t0 = time.perf_counter()
     if not isinstance(dataset, Dataset):
-        raise ValueError(f"dataset = {dataset!r} is not an oracle.data.dataset.Dataset")
+        raise ValueError(f"dataset={dataset!r} is not an oracle.data.dataset.Dataset")
     actions = _check_actions(actions, dataset.num_classes)
-    test_fraction = _check_test_fraction(test_fraction)
+    test_fraction = check_real("test_fraction", test_fraction, 0, 1, high_open=True)
     n = len(actions)
 
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed = {seed!r} is out of range; allowed: an integer ≥ 0")
-    seed = int(seed)
+    seed = check_int("seed", seed, 0)
 
     labels = np.concatenate((dataset.y_train, dataset.y_test))
     allocated, test_idx = _split_test(labels, test_fraction, seed, stratified)

@@ -234,10 +234,9 @@ def activation_clustering(
                 f"reclassify returned dtype {got.dtype} and shape {got.shape}; allowed: integer ({k},), "
                 "the predicted labels of the suspect inputs in index order"
             )
-        if k and (got.min() < 0 or got.max() >= num_classes):
-            raise ValueError(
-                f"reclassify returned labels {int(got.min())}..{int(got.max())}; allowed: 0..{num_classes - 1}"
-            )
+        bad = np.flatnonzero((got < 0) | (got >= num_classes))
+        if bad.size:
+            check_int(f"reclassify's labels[{bad[0]}]", int(got[bad[0]]), 0, num_classes - 1)
         predicted[suspect_mask] = got
 
     rule = "exclusionary-reclassification" if reclassify is not None else "relative-size"

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from oracle.data.allocation import DEFENDER
-from strategies.validate import check_int, check_str
+from strategies.validate import check_int, check_str, format_range, out_of_range
 
 __all__ = [
     "ACTIVATION_CLUSTERING",
@@ -62,7 +62,8 @@ def check_features_labels(
         raise ValueError(f"labels has dtype {y.dtype} and shape {y.shape}; allowed: integer ({n},), one per feature row")
     y = y.astype(np.int64)
     if n and y.min() < 0:
-        raise ValueError(f"labels holds {int(y.min())}; allowed: labels ≥ 0")
+        first = int(np.flatnonzero(y < 0)[0])
+        check_int(f"labels[{first}]", int(y[first]), 0)
     seen = int(y.max()) + 1 if n else 0
     if num_classes is None:
         num_classes = seen
@@ -232,7 +233,8 @@ class FilterReport:
         object.__setattr__(self, "n_inputs", n)
         f = np.asarray(self.flagged, dtype=np.int64).reshape(-1)
         if f.size and (f[0] < 0 or f[-1] >= n or np.any(np.diff(f) <= 0)):
-            raise ValueError(f"flagged must be sorted unique indices in [0, {n - 1}]")
+            out_of_range("flagged", f.tolist() if f.size <= 10 else f"<{f.size} indices>",
+                         f"sorted unique indices in {format_range(0, n - 1)}")
         object.__setattr__(self, "flagged", read_only(f))
         object.__setattr__(self, "classes", tuple(c if hasattr(c, "to_dict") else plain(dict(c)) for c in self.classes))
         object.__setattr__(self, "params", tuple(sorted((str(k), plain(v)) for k, v in dict(self.params).items())))

@@ -44,6 +44,7 @@ from typing import Any, Callable, Mapping, Sequence
 import torch
 
 from strategies import AGGREGATORS, AggregatorStrategy
+from strategies.validate import out_of_range
 
 __all__ = [
     "Aggregate",
@@ -103,14 +104,14 @@ def _check(updates: Any, weights: Any) -> tuple[torch.Tensor, torch.Tensor]:
     try:
         w = torch.as_tensor(weights, dtype=torch.float64).detach().cpu()
     except (TypeError, ValueError, RuntimeError):
-        raise ValueError(f"weights={weights!r}; allowed: ({m},) numbers, one data count per client row") from None
+        raise ValueError(f"weights={weights!r} is not numbers: allowed ({m},) numbers, one data count per client row") from None
     if w.ndim != 1 or w.shape[0] != m:
         raise ValueError(f"weights has shape {tuple(w.shape)}; allowed: ({m},), one data count per client row")
     if not bool(torch.isfinite(w).all()) or bool((w < 0).any()):
-        raise ValueError(f"weights={w.tolist()}; allowed: finite and >= 0")
+        out_of_range("weights", w.tolist(), "finite numbers >= 0")
     total = float(w.sum())
     if total <= 0:
-        raise ValueError(f"weights={w.tolist()} sum to 0; allowed: at least one positive weight")
+        out_of_range("weights", w.tolist(), "at least one positive weight (these sum to 0)")
     return updates, (w / total).to(device=updates.device, dtype=updates.dtype)
 
 

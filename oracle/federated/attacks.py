@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from strategies.validate import check_name, check_real
+from strategies.validate import check_int, check_name, check_real, format_range, out_of_range, require
 from strategies.federated import ATTACK_MODES, ATTACK_SCHEDULES, FederatedAttackStrategy
 
 from oracle.federated.tasks import EdgeCaseSet, FederatedTask, draw_poison_set
@@ -89,12 +89,10 @@ class FederatedAttacker(FederatedAttackStrategy):
         if self.targets is not None:
             raise ValueError(f"targets={list(self.targets)}: one simulator attacker has one target; "
                              f"use target (FederatedAttackStrategy.attacker_fields resolves targets)")
-        if self.edge is not None and not isinstance(self.edge, EdgeCaseSet):
-            raise ValueError(f"edge={self.edge!r}; allowed: an EdgeCaseSet or None")
+        require(self.edge is None or isinstance(self.edge, EdgeCaseSet),
+                f"edge={self.edge!r} is not an EdgeCaseSet: allowed an EdgeCaseSet or None")
         if self.edge is not None and self.n_edge is not None and self.n_edge > len(self.edge.x_train):
-            raise ValueError(
-                f"n_edge={self.n_edge} is out of range: allowed 0..{len(self.edge.x_train)} (edge {self.edge.name!r})"
-            )
+            out_of_range("n_edge", self.n_edge, f"{format_range(0, len(self.edge.x_train))} (edge {self.edge.name!r})")
 
     # -- what it does, when -------------------------------------------------
     @property
@@ -177,8 +175,7 @@ def attacker_dataset(
     if edge.shape != task.shape:
         raise ValueError(f"attacker {index}: edge-case images {edge.shape} do not match the task's {task.shape}")
     target = attacker.target_label(task)
-    if target >= task.num_classes:
-        raise ValueError(f"attacker {index}: target={target} is out of range: allowed 0..{task.num_classes - 1}")
+    check_int(f"attackers[{index}].target", target, 0, task.num_classes - 1)
     # the task's default count, capped by the size of the attacker's own edge-case set
     n_edge = min(task.n_edge, len(edge.x_train)) if attacker.n_edge is None else attacker.n_edge
     n_clean = task.n_clean if attacker.n_clean is None else attacker.n_clean
@@ -243,7 +240,7 @@ def paper_attacker(task: str, mode: str, aggregator: str = "fedavg", **overrides
     fields: dict[str, Any] = {"mode": mode, "schedule": "fixed-frequency", "every": 10}
     if mode != "black-box":
         if (task, mode) not in PAPER_PGD:
-            raise ValueError(f"unknown task {task!r}: known tasks are southwest, ardis")
+            check_name("task", task, sorted({t for t, _ in PAPER_PGD}))
         table = PAPER_PGD[(task, mode)]
         key = "norm-clipping" if aggregator in ("norm-clipping", "fedavg") else "other"
         fields.update(

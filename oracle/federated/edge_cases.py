@@ -58,7 +58,7 @@ from typing import Any, Mapping
 import numpy as np
 from sklearn.mixture import GaussianMixture
 
-from strategies.validate import DEFAULT_SEED
+from strategies.validate import DEFAULT_SEED, check_int, check_name, check_real
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -160,10 +160,8 @@ def fit_feature_density(
     """
     x = _features(features, "features")
     n = x.shape[0]
-    if covariance_type not in COVARIANCE_TYPES:
-        raise ValueError(f"covariance_type={covariance_type!r}; allowed: {', '.join(COVARIANCE_TYPES)}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed={seed!r}; allowed: an integer >= 0")
+    check_name("covariance_type", covariance_type, COVARIANCE_TYPES, plural="covariance types")
+    seed = check_int("seed", seed, 0)
     classes = None
     if labels is not None:
         y = np.asarray(labels)
@@ -174,15 +172,14 @@ def fit_feature_density(
         if classes is None:
             raise ValueError("n_components=None needs labels (one component per class)")
         n_components = int(classes.size)
-    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)) or not 1 <= n_components <= n:
-        raise ValueError(f"n_components={n_components!r}; allowed: an integer in [1, {n}] (the number of rows)")
+    n_components = check_int("n_components", n_components, 1, n)  # at most the number of rows
     if reg_covar is None:
         scale = float(x.var(axis=0).mean())
         if scale <= 0:
             raise ValueError("features are constant (zero variance): there is no density to fit")
         reg_covar = RELATIVE_REG_COVAR * scale
-    elif not np.isfinite(reg_covar) or reg_covar <= 0:
-        raise ValueError(f"reg_covar={reg_covar!r}; allowed: a number > 0, or None")
+    else:
+        reg_covar = check_real("reg_covar", reg_covar, 0, low_open=True)
     init: dict[str, np.ndarray] = {}
     if classes is not None and classes.size == n_components:
         init = _class_init(x, y, classes, covariance_type, reg_covar)
@@ -200,9 +197,7 @@ def fit_feature_density(
 
 
 def _check_p(p: Any) -> float:
-    if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 < p < 1:
-        raise ValueError(f"p={p!r} is out of range: allowed (0, 1) (Definition 1 excludes p = 0)")
-    return float(p)
+    return check_real("p", p, 0, 1, low_open=True, high_open=True)  # Definition 1 excludes p = 0
 
 
 def _benign_log_density(density: FeatureDensity, benign_features: Any) -> np.ndarray:

@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from strategies.validate import DEFAULT_SEED
+from strategies.validate import DEFAULT_SEED, check_int, check_real
 
 __all__ = ["client_sizes", "dirichlet_partition", "iid_partition", "label_counts"]
 
 
 def _check_counts(n: int, n_clients: object) -> int:
-    if isinstance(n_clients, bool) or not isinstance(n_clients, (int, np.integer)) or not 1 <= n_clients <= n:
-        raise ValueError(f"n_clients={n_clients!r} is out of range: allowed 1..{n} (one image per client at least)")
-    return int(n_clients)
+    return check_int("n_clients", n_clients, 1, n)  # one image per client at least
 
 
 def _split(owner: np.ndarray, n_clients: int) -> tuple[np.ndarray, ...]:
@@ -66,8 +64,7 @@ def dirichlet_partition(
     if labels.ndim != 1 or labels.size == 0 or not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"labels has dtype {labels.dtype} and shape {labels.shape}; allowed: integer (N,), N >= 1")
     n_clients = _check_counts(labels.size, n_clients)
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.number)) or not 0 < alpha < np.inf:
-        raise ValueError(f"alpha={alpha!r} is out of range: allowed (0, inf)")
+    alpha = check_real("alpha", alpha, 0, low_open=True)
     rng = np.random.default_rng(seed)
     classes, class_of = np.unique(labels, return_inverse=True)
     shuffled = rng.permutation(labels.size)
@@ -89,9 +86,8 @@ def iid_partition(n: int, n_clients: int, seed: int = DEFAULT_SEED) -> tuple[np.
     """Split ``0..n-1`` uniformly at random into ``n_clients`` parts whose sizes
     differ by at most one (``numpy.array_split`` of a seeded permutation);
     each part sorted."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n={n!r} is out of range: allowed an integer >= 1")
-    n_clients = _check_counts(int(n), n_clients)
+    n = check_int("n", n, 1)
+    n_clients = _check_counts(n, n_clients)
     perm = np.random.default_rng(seed).permutation(int(n))
     return tuple(np.sort(p) for p in np.array_split(perm, n_clients))
 

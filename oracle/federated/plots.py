@@ -15,6 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from oracle.federated.records import FederatedRun
+from strategies.validate import check_name
 
 __all__ = ["plot_accuracy", "plot_runs"]
 
@@ -98,8 +99,7 @@ def plot_runs(
     ax = fig.add_subplot()
     for label, run in runs.items():
         frame = _frame(run)
-        if metric not in frame.columns:
-            raise ValueError(f"metric={metric!r} is not a column of run {label!r}; allowed: {', '.join(frame.columns)}")
+        check_name("metric", metric, frame.columns, plural=f"metrics (columns) of run {label!r}")
         ev = frame.dropna(subset=[metric])
         scale = 100 if metric.endswith("_acc") else 1
         ax.plot(ev["round"], scale * ev[metric], label=label)

@@ -22,6 +22,7 @@ from oracle.federated.attacks import FederatedAttacker, attacker_dataset
 from oracle.federated.config import FederatedConfig
 from oracle.federated.partition import dirichlet_partition, iid_partition
 from oracle.federated.tasks import FederatedTask
+from strategies.validate import format_range, out_of_range
 
 __all__ = ["RunData", "prepare_data", "subset_task", "to_device"]
 
@@ -58,7 +59,7 @@ def subset_task(task: FederatedTask, config: FederatedConfig) -> FederatedTask:
 def _partition(task: FederatedTask, config: FederatedConfig) -> tuple[np.ndarray, ...]:
     y = task.dataset.y_train
     if config.n_clients > len(y):
-        raise ValueError(f"n_clients={config.n_clients} is out of range: allowed 1..{len(y)} (training images)")
+        out_of_range("n_clients", config.n_clients, f"{format_range(1, len(y))} (training images)")
     if config.partition == "iid":
         return iid_partition(len(y), config.n_clients, config.seed)
     return dirichlet_partition(y, config.n_clients, config.alpha, config.seed)

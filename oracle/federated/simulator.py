@@ -63,6 +63,7 @@ import torch
 from torch.nn.utils import parameters_to_vector
 
 from strategies.defender import AggregatorStrategy
+from strategies.validate import out_of_range, require
 
 from oracle.progress import progress as progress_bar
 from oracle.victims.device import device_info, resolve_device
@@ -99,14 +100,11 @@ class _Slot:
 def _check_attackers(attackers: Sequence[FederatedAttacker], config: FederatedConfig) -> tuple[FederatedAttacker, ...]:
     attackers = tuple(attackers)
     for i, a in enumerate(attackers):
-        if not isinstance(a, FederatedAttacker):
-            raise ValueError(f"attackers[{i}]={a!r}; allowed: FederatedAttacker objects")
+        require(isinstance(a, FederatedAttacker), f"attackers[{i}]={a!r} is not a FederatedAttacker")
     n_ff = sum(a.schedule == "fixed-frequency" for a in attackers)
     if n_ff > config.clients_per_round:
-        raise ValueError(
-            f"{n_ff} fixed-frequency attackers may all attack in one round; allowed: at most "
-            f"clients_per_round={config.clients_per_round}"
-        )
+        out_of_range("fixed-frequency attackers", n_ff,
+                     f"[0, {config.clients_per_round}] (clients_per_round: they may all attack in one round)")
     return attackers
 
 

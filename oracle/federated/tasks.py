@@ -49,6 +49,7 @@ import numpy as np
 from oracle.data.dataset import Dataset
 from oracle.data.datasets import load_dataset
 from oracle.data.locations import ENV_DATA, DatasetNotFound, SearchRoot, data_search_path
+from strategies.validate import check_int, check_name, check_str, out_of_range
 
 __all__ = [
     "EDGE_CASE_TRAIN_IMAGES",
@@ -117,9 +118,7 @@ def _images(field: str, x: np.ndarray) -> np.ndarray:
 
 
 def _check_label(field: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 0:
-        raise ValueError(f"{field}={value!r} is out of range: allowed an integer >= 0")
-    return int(value)
+    return check_int(field, value, 0)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -139,8 +138,7 @@ class EdgeCaseSet:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        if not isinstance(self.name, str) or not self.name:
-            raise ValueError(f"name={self.name!r}; allowed: a non-empty string")
+        check_str("name", self.name)
         set_(self, "x_train", _images("x_train", self.x_train))
         set_(self, "x_test", _images("x_test", self.x_test))
         set_(self, "target", _check_label("target", self.target))
@@ -150,8 +148,8 @@ class EdgeCaseSet:
             )
         if len(self.x_train) == 0 or len(self.x_test) == 0:
             raise ValueError(
-                f"edge-case set {self.name!r} has {len(self.x_train)} train / {len(self.x_test)} test images; "
-                "allowed: >= 1 each"
+                f"edge-case set {self.name!r} has {len(self.x_train)} train / {len(self.x_test)} test images: "
+                "allowed at least 1 each"
             )
         if not self.description:
             set_(self, "description", self.name)
@@ -206,10 +204,8 @@ class FederatedTask:
                 f"the dataset's {self.dataset.shape}"
             )
         for field, label in (("edge.target", self.edge.target), ("honest_edge_label", self.honest_edge_label)):
-            if label >= self.dataset.num_classes:
-                raise ValueError(f"{field}={label} is out of range: allowed 0..{self.dataset.num_classes - 1}")
-        if self.n_edge > len(self.edge.x_train):
-            raise ValueError(f"n_edge={self.n_edge} is out of range: allowed 0..{len(self.edge.x_train)}")
+            check_int(field, label, 0, self.dataset.num_classes - 1)
+        check_int("n_edge", self.n_edge, 0, len(self.edge.x_train))
         if not self.description:
             set_(self, "description", f"{self.dataset.description} + {self.edge.description}")
 
@@ -258,10 +254,9 @@ def draw_poison_set(
     edge_x = _images("edge_x", edge_x)
     clean_x = _images("clean_x", clean_x)
     for field, value, limit in (("n_edge", n_edge, len(edge_x)), ("n_clean", n_clean, len(clean_x))):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value <= limit:
-            raise ValueError(f"{field}={value!r} is out of range: allowed 0..{limit}")
+        check_int(field, value, 0, limit)
     if n_edge + n_clean == 0:
-        raise ValueError("n_edge + n_clean = 0; allowed: an attacker set of at least 1 image")
+        out_of_range("n_edge + n_clean", 0, "[1, inf) (an attacker set of at least 1 image)")
     rng = np.random.default_rng(seed)
     e = rng.choice(len(edge_x), size=int(n_edge), replace=False)
     c = rng.choice(len(clean_x), size=int(n_clean), replace=False)
@@ -332,6 +327,5 @@ def load_task(name: str, data_dir: str | os.PathLike[str] | None = None) -> Fede
     ``data_dir`` goes first in the search path for the edge-case file and the
     clean dataset. See the module docstring for what each task holds.
     """
-    if name not in TASK_NAMES:
-        raise ValueError(f"unknown task {name!r}: known tasks are {', '.join(TASK_NAMES)}")
+    check_name("task", name, TASK_NAMES)
     return _southwest(data_dir) if name == "southwest" else _ardis(data_dir)

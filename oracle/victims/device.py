@@ -20,6 +20,8 @@ import numpy as np
 import torch
 import torchvision
 
+from strategies.validate import out_of_range
+
 __all__ = ["autocast", "cudnn_benchmark", "device_info", "resolve_device", "use_amp", "use_channels_last"]
 
 
@@ -37,17 +39,20 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
         if _mps_available():
             return torch.device("mps")
         return torch.device("cpu")
+    n_cuda = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    allowed = ", ".join(["cpu"] + ["mps"] * _mps_available() + ["cuda"] * bool(n_cuda)
+                        + [f"cuda:{i}" for i in range(n_cuda)])
     try:
         dev = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(f"device={device!r} is not a torch device ({err}); e.g. 'cpu', 'cuda', 'cuda:1'") from None
+    except (RuntimeError, TypeError):
+        out_of_range("device", device, f"{allowed} (not a torch device)")
     if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"device={device!r}: CUDA is not available here; allowed: cpu" + (", mps" if _mps_available() else ""))
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ValueError(f"device={device!r}: allowed CUDA indices 0..{torch.cuda.device_count() - 1}")
+        if n_cuda == 0:
+            out_of_range("device", device, f"{allowed} (CUDA is not available here)")
+        if dev.index is not None and dev.index >= n_cuda:
+            out_of_range("device", device, allowed)
     elif dev.type == "mps" and not _mps_available():
-        raise ValueError(f"device={device!r}: MPS is not available here")
+        out_of_range("device", device, f"{allowed} (MPS is not available here)")
     return dev
 
 

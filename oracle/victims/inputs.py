@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from oracle.victims.models import normalization
-from strategies.validate import is_int
+from strategies.validate import check_int
 
 __all__ = ["Normalizer", "check_images", "check_labels", "random_flip", "random_translate", "to_device_images"]
 
@@ -52,8 +52,9 @@ def check_labels(y: Any, n: int, num_classes: int, field: str) -> np.ndarray:
     arr = np.asarray(y.cpu() if isinstance(y, torch.Tensor) else y)
     if arr.shape != (n,) or not (np.issubdtype(arr.dtype, np.integer) or (n == 0 and arr.dtype == float)):
         raise ValueError(f"{field} has dtype {arr.dtype} and shape {arr.shape}; allowed: integer ({n},)")
-    if n and (arr.min() < 0 or arr.max() >= num_classes):
-        raise ValueError(f"{field} holds labels {int(arr.min())}..{int(arr.max())}; allowed: 0..{num_classes - 1}")
+    bad = np.flatnonzero((arr < 0) | (arr >= num_classes)) if n else ()
+    if len(bad):
+        check_int(f"{field}[{bad[0]}]", int(arr[bad[0]]), 0, num_classes - 1)
     return arr.astype(np.int64)
 
 
@@ -104,8 +105,7 @@ def random_translate(x: torch.Tensor, pixels: int, generator: torch.Generator | 
     """
     if x.ndim != 4:
         raise ValueError(f"x.shape={tuple(x.shape)}; allowed: (B, H, W, C)")
-    if not is_int(pixels) or pixels < 0:
-        raise ValueError(f"pixels={pixels!r} is out of range; allowed: an integer >= 0")
+    check_int("pixels", pixels, 0)
     if pixels == 0:
         return x
     b, h, w, _ = x.shape

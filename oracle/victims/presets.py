@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from strategies.validate import check_bool, check_int, check_name, check_real, check_str, is_int, out_of_range
+from strategies.validate import check_bool, check_int, check_name, check_real, check_str, out_of_range
 
 from oracle.data.joint import VALIDATION_SETS
 
@@ -155,12 +155,9 @@ class TrainPreset:
 
     def replace(self, **overrides: Any) -> "TrainPreset":
         """A copy with some fields changed (validated; unknown fields raise ValueError)."""
-        known = {f.name for f in dataclasses.fields(self)}
-        unknown = sorted(set(overrides) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown preset field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
+        known = [f.name for f in dataclasses.fields(self)]
+        for field in overrides:
+            check_name("preset field", field, known)
         return dataclasses.replace(self, **overrides)
 
 
@@ -261,10 +258,8 @@ def get_preset(name: str | TrainPreset, **overrides: Any) -> TrainPreset:
     ``ValueError`` listing the known ones."""
     if isinstance(name, TrainPreset):
         base = name
-    elif isinstance(name, str) and name in PRESETS:
-        base = PRESETS[name]
     else:
-        raise ValueError(f"preset={name!r} is not a known preset; known: {', '.join(PRESETS)}")
+        base = PRESETS[check_name("preset", name, PRESETS)]
     return base.replace(**overrides) if overrides else base
 
 
@@ -280,6 +275,7 @@ def lr_factor(schedule: str, step: int, total_steps: int, warmup_fraction: float
     constant: 1. linear: (T − t)/T. onecycle: with W = ⌊warmup_fraction·T⌋,
     s + (1 − s)·t/W for t < W (s = ONECYCLE_START_FACTOR), then (T − t)/(T − W).
     """
+    check_name("schedule", schedule, SCHEDULES)
     if schedule == "constant":
         return 1.0
     if schedule == "linear":
@@ -289,7 +285,7 @@ def lr_factor(schedule: str, step: int, total_steps: int, warmup_fraction: float
         if step < warm:
             return ONECYCLE_START_FACTOR + (1.0 - ONECYCLE_START_FACTOR) * step / warm
         return (total_steps - step) / (total_steps - warm)
-    raise ValueError(f"schedule={schedule!r} is not known; known: {', '.join(SCHEDULES)}")
+    raise AssertionError(f"schedule {schedule!r} has no factor")
 
 
 # --------------------------------------------------------------------------

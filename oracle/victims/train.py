@@ -151,7 +151,7 @@ from oracle.victims.inputs import (
 from oracle.victims.loop import BatchTransform, augmenter, batch_bounds, preset_optimizer, seed_run, train_epoch
 from oracle.victims.models import build_model
 from oracle.victims.presets import TrainPreset, flip_default, get_preset
-from strategies.validate import is_int, out_of_range
+from strategies.validate import check_int, require
 
 __all__ = [
     "EVAL_BATCH_SIZE",
@@ -243,14 +243,10 @@ def _check_data(
 
 
 def _check_arguments(seed: Any, num_classes: Any, extra: Any, init_model: Any) -> None:
-    if not is_int(seed) or seed < 0:
-        out_of_range("seed", seed, "an integer >= 0")
-    if not is_int(num_classes) or num_classes < 2:
-        out_of_range("num_classes", num_classes, "an integer >= 2")
-    if extra is not None and not callable(extra):
-        raise ValueError(f"extra_batch_transform={extra!r}; allowed: a callable or None")
-    if init_model is not None and not callable(init_model):
-        raise ValueError(f"init_model={init_model!r}; allowed: a callable or None")
+    check_int("seed", seed, 0)
+    check_int("num_classes", num_classes, 2)
+    for name, value in (("extra_batch_transform", extra), ("init_model", init_model)):
+        require(value is None or callable(value), f"{name}={value!r} is not callable: allowed a callable or None")
 
 
 def train_victim(
