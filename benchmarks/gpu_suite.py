@@ -14,16 +14,24 @@ Steps, in order (``--steps`` picks some):
    and every aggregator's milliseconds on one round's updates.
 3. ``table6``: the Table 6 game at full size with the fast preset
    (``examples/games/table6.toml``), then ``backfire solve`` on its cells.
-4. ``e5``: E5 at full size (``examples/e5_defenses.py``: both attacks, the
+4. ``table6-paper``: the same game with the paper's victim recipe (the
+   ``paper`` preset: SGD lr 0.001, early stopping; ResNet-18, all of
+   CIFAR-10, ``examples/games/table6_paper.toml``), seed by seed, then
+   ``backfire solve`` over the seeds: the run that settles whether the
+   measured game has the paper's equilibrium (issue 14).
+5. ``e1-paper``: the backfiring curve (E1, ``examples/backfiring.py``) at full
+   size with the ``paper`` preset: ResNet-18, N ∈ {1, 2, 5, 10, 20, 50, 100},
+   CIFAR-10 then MNIST, one seed's whole curve before the next seed.
+6. ``e5``: E5 at full size (``examples/e5_defenses.py``: both attacks, the
    four defenses and none, ResNet-18 on all of CIFAR-10, fast preset).
-5. ``southwest-curve``: the paper-size federated game
+7. ``southwest-curve``: the paper-size federated game
    (``examples/games/federated_paper.toml``) and its per-round report
    (``examples/federated_report.py``).
 
 Before a step starts, the suite estimates its seconds (from what earlier
 steps measured where they measured it, else from the priors below) and
 skips it, with a note, when it does not fit in what is left of the budget. A
-game step (3–5) trains as many of its missing cells as fit and solves or
+game step (3–7) trains as many of its missing cells as fit and solves or
 reports only when all are there. Every result is written as soon as it is
 done: one JSON line each in ``<out>/results.jsonl``, every trained cell in
 the SQLite result cache ``<out>/results.sqlite`` (a second run with the same
@@ -52,6 +60,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -92,10 +101,15 @@ class Sizes:
     federated_overrides: tuple = ()
     federated_rounds: int = 5
     e5_ns: tuple[int, ...] = (1, 5, 100)   # docs/reproduction.md, E5: the full-size run
+    game_seeds: int | None = None          # seeds of a game spec kept (None = all of them)
+    e1_ns: tuple[int, ...] = (1, 2, 5, 10, 20, 50, 100)  # E1's numbers of attackers (Table 1 and the figure)
+    e1_datasets: tuple[str, ...] = ("cifar10", "mnist")
+    e1_n_max: int = 100
+    e1_seeds: tuple[int, ...] = (3407, 3408, 3409)
     curve_cells: tuple[int, int] | None = None  # (attackers, defenders) of federated_paper.toml kept; None = all
     #: prior seconds: (setup, per job) of each step, used until an earlier step measured better
-    priors: tuple = (("oracle", 40, 140), ("federated", 20, 40), ("table6", 10, 60), ("e5", 10, 90),
-                     ("southwest-curve", 90, 1000))
+    priors: tuple = (("oracle", 40, 140), ("federated", 20, 40), ("table6", 10, 60), ("table6-paper", 10, 400),
+                     ("e1-paper", 10, 400), ("e5", 10, 90), ("southwest-curve", 90, 1000))
 
 
 FULL = Sizes()
@@ -104,8 +118,10 @@ SMOKE = Sizes(
     federated_preset="reduced",
     federated_overrides=(("n_clients", 5), ("clients_per_round", 4), ("local_epochs", 1), ("n_train", 200),
                          ("n_test", 100), ("warm_start_epochs", 1), ("rounds", 2), ("eval_every", 1)),
-    federated_rounds=2, e5_ns=(1,), curve_cells=(1, 2),
-    priors=(("oracle", 3, 3), ("federated", 3, 3), ("table6", 1, 1), ("e5", 1, 1), ("southwest-curve", 2, 2)),
+    federated_rounds=2, e5_ns=(1,), curve_cells=(1, 2), game_seeds=1, e1_ns=(1, 5), e1_datasets=("digits",),
+    e1_n_max=5, e1_seeds=(3407,),
+    priors=(("oracle", 3, 3), ("federated", 3, 3), ("table6", 1, 1), ("table6-paper", 1, 1), ("e1-paper", 1, 1),
+            ("e5", 1, 1), ("southwest-curve", 2, 2)),
 )
 
 
@@ -141,6 +157,8 @@ def _oracle_run(suite: Suite, max_jobs: int) -> dict:
     bench.compare_presets(suite.device, presets, suite.cache, on_cell, dataset=sz.dataset, n_images=sz.n_images,
                           architecture=sz.oracle_architecture, overrides=dict(sz.train_overrides))
     suite.measured["fast_cell_s"] = rows["fast"]["cell_s"]
+    if "paper" in rows:
+        suite.measured["paper_cell_s"] = rows["paper"]["cell_s"]
     if "paper" not in rows:
         return {"status": "partial", "note": "only the fast preset fitted", "cells": rows,
                 "headline": f"fast {rows['fast']['train_s']:.1f} s, clean acc {rows['fast']['clean_acc'] * 100:.1f}%"}
@@ -193,7 +211,8 @@ def _sized_game_spec(suite: Suite, path: str):
     env = dataclasses.replace(spec.environment, dataset=sz.dataset, n_images=sz.n_images,
                               preset_overrides={**dict(spec.environment.preset_overrides), **dict(sz.train_overrides)})
     defenders = {k: dataclasses.replace(d, architecture=sz.game_architecture) for k, d in spec.defenders.items()}
-    return dataclasses.replace(spec, environment=env, defenders=defenders)
+    seeds = spec.seeds[: sz.game_seeds] if sz.game_seeds else spec.seeds
+    return dataclasses.replace(spec, environment=env, defenders=defenders, seeds=seeds)
 
 
 def _game_oracle(suite: Suite, spec):
@@ -205,15 +224,15 @@ def _game_oracle(suite: Suite, spec):
     return oracle
 
 
-def _fill(suite: Suite, step: str, oracle, max_jobs: int, row: Callable | None = None):
-    """Fill up to ``max_jobs`` missing jobs, one JSON line per job as it finishes."""
+def _fill(suite: Suite, step: str, oracle, max_jobs: int, row: Callable | None = None, seeds=None):
+    """Fill up to ``max_jobs`` missing jobs (of ``seeds``, default all), one JSON line per job as it finishes."""
     from oracle.fill import fill
 
     def on_done(job, outcome, how) -> None:
         data = row(job, outcome) if row else _outcome_fields(outcome)
         suite.record(step, "cell", job=job.describe(), how=how, **data)
 
-    return fill(oracle, max_jobs=max_jobs, on_done=on_done)
+    return fill(oracle, seeds=seeds, max_jobs=max_jobs, on_done=on_done)
 
 
 def _partial(report) -> dict:
@@ -224,29 +243,43 @@ def _partial(report) -> dict:
                         f"{len(report.trained) + len(report.cached) + len(report.remaining)} jobs"}
 
 
-def _table6_spec(suite: Suite):
-    return _sized_game_spec(suite, "examples/games/table6.toml")
+def _fill_by_seed(suite: Suite, step: str, oracle, max_jobs: int, row: Callable | None = None):
+    """:func:`_fill` one seed at a time, so that a budget cut leaves whole seeds (every cell of the first
+    seeds) rather than every seed of the first cells; one report of all."""
+    from oracle.fill import FillReport
+
+    total = FillReport([], [], [], [], 0.0)
+    for seed in oracle.spec.seeds:
+        report = _fill(suite, step, oracle, max_jobs - len(total.trained), row=row, seeds=(seed,))
+        for part in ("trained", "cached", "waited", "remaining"):
+            getattr(total, part).extend(getattr(report, part))
+    return total
 
 
-def _table6_estimate(suite: Suite) -> Estimate:
-    setup, per_job = suite.prior("table6")
-    if "fast_cell_s" in suite.measured:  # the defended cells train on the same amount of data, plus augmentation
-        per_job = 1.3 * suite.measured["fast_cell_s"]
-    return Estimate(setup, per_job, len(_game_oracle(suite, _table6_spec(suite)).missing()))
+TABLE6_SPECS = {"table6": "examples/games/table6.toml", "table6-paper": "examples/games/table6_paper.toml"}
 
 
-def _table6_run(suite: Suite, max_jobs: int) -> dict:
+def _table6_estimate(step: str, suite: Suite) -> Estimate:
+    setup, per_job = suite.prior(step)
+    measured = suite.measured.get("paper_cell_s" if step == "table6-paper" else "fast_cell_s")
+    if measured:  # the defended cells train on the same amount of data, plus augmentation
+        per_job = 1.3 * measured
+    return Estimate(setup, per_job, len(_game_oracle(suite, _sized_game_spec(suite, TABLE6_SPECS[step])).missing()))
+
+
+def _table6_run(step: str, suite: Suite, max_jobs: int) -> dict:
+    """Fill the game seed by seed, then solve it over its seeds with ``backfire solve``."""
     from oracle.specs import spec_to_toml
 
-    spec = _table6_spec(suite)
+    spec = _sized_game_spec(suite, TABLE6_SPECS[step])
     oracle = _game_oracle(suite, spec)
-    report = _fill(suite, "table6", oracle, max_jobs)
+    report = _fill_by_seed(suite, step, oracle, max_jobs)
     if report.remaining:
         return _partial(report)
-    spec_file = suite.out / "table6.toml"
+    spec_file = suite.out / f"{step}.toml"
     spec_file.write_text(spec_to_toml(spec), encoding="utf-8")
     solved = solve_from_cache(spec_file, suite.cache.path)
-    suite.record("table6", "solve", **solved)
+    suite.record(step, "solve", **solved)
     head = "; ".join(", ".join(f"{s} {p:.3g}" for s, p in e["strategies"]["defender"].items())
                      for e in solved.get("equilibria", []))
     return {"status": "done" if solved["rc"] == 0 else "failed", "trained": len(report.trained),
@@ -263,6 +296,46 @@ def solve_from_cache(spec_file: Path, cache: Path) -> dict:
         return {"rc": proc.returncode, "error": proc.stderr.strip().splitlines()[-1:] or [""]}
     solved = json.loads(proc.stdout)
     return {"rc": 0, "scale": solved.get("scale"), "equilibria": solved.get("equilibria", [])}
+
+
+def _e1_specs(suite: Suite):
+    """E1's one-cell games, one seed's whole curve (every dataset, every N) before the next seed's."""
+    e1 = load_script("examples/backfiring.py")
+    sz = suite.sizes
+    overrides = dict(sz.train_overrides)
+    return [spec for seed in sz.e1_seeds for dataset in sz.e1_datasets
+            for spec in e1.e1_specs(sz.e1_ns, dataset, sz.n_images, sz.game_architecture, "paper", 0.2, sz.e1_n_max,
+                                    (seed,), overrides)]
+
+
+def _e1_estimate(suite: Suite) -> Estimate:
+    setup, per_job = suite.prior("e1-paper")
+    if "paper_cell_s" in suite.measured:  # V_d = 0.2: the same number of training images as the oracle's cell
+        per_job = suite.measured["paper_cell_s"]
+    return Estimate(setup, per_job, sum(len(_game_oracle(suite, s).missing()) for s in _e1_specs(suite)))
+
+
+def _e1_run(suite: Suite, max_jobs: int) -> dict:
+    import numpy as np
+
+    trained, left, curves = 0, 0, {}
+    for spec in _e1_specs(suite):
+        def row(job, o, n=spec.n_attackers, dataset=spec.environment.dataset):
+            return {"dataset": dataset, "n": n, "seed": job.seed, "collective_asr": float(100 * np.mean(o.asr)),
+                    **_outcome_fields(o)}
+
+        oracle = _game_oracle(suite, spec)
+        report = _fill(suite, "e1-paper", oracle, max_jobs - trained, row=row)
+        trained += len(report.trained)
+        left += len(report.remaining)
+        for o in filter(None, map(oracle.cached, oracle.jobs())):
+            curves.setdefault(spec.environment.dataset, {}).setdefault(spec.n_attackers, []).append(100 * np.mean(o.asr))
+    means = {d: {n: round(float(np.mean(v)), 1) for n, v in sorted(c.items())} for d, c in curves.items()}
+    head = "; ".join(f"{d}: " + ", ".join(f"N={n} {v}" for n, v in c.items()) for d, c in means.items())
+    if left:
+        return {"status": "partial", "trained": trained, "left": left, "curves": means,
+                "note": f"{left} job(s) left for a later run with the same --out", "headline": head or "no curve yet"}
+    return {"status": "done", "trained": trained, "curves": means, "headline": head}
 
 
 def _e5_specs(suite: Suite):
@@ -337,7 +410,11 @@ STEPS: list[Step] = [
     Step("oracle", "one oracle cell (CIFAR-10 ResNet-18), paper vs fast preset", _oracle_estimate, _oracle_run),
     Step("federated", "rounds per second at paper size, clients one by one and together", _federated_estimate,
          _federated_run),
-    Step("table6", "Table 6 game, fast preset, then solve", _table6_estimate, _table6_run),
+    Step("table6", "Table 6 game, fast preset, then solve", partial(_table6_estimate, "table6"),
+         partial(_table6_run, "table6")),
+    Step("table6-paper", "Table 6 game, the paper's recipe (paper preset), three seeds, then solve",
+         partial(_table6_estimate, "table6-paper"), partial(_table6_run, "table6-paper")),
+    Step("e1-paper", "E1 backfiring curves at full size, paper preset, CIFAR-10 and MNIST", _e1_estimate, _e1_run),
     Step("e5", "E5 defenses at full size, fast preset", _e5_estimate, _e5_run),
     Step("southwest-curve", "paper-size federated game and its per-round report", _curve_estimate, _curve_run),
 ]

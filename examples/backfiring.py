@@ -43,6 +43,18 @@ PAPER: dict[str, dict[int, tuple[float, float]]] = {
 BAR = 40  # characters for 100 %
 
 
+def e1_specs(ns, dataset: str, n_images: int | None, architecture: str, preset: str, v_d: float, n_max: int,
+             seeds, overrides: dict | None = None) -> list[GameSpec]:
+    """One one-cell game per N: N attackers with independent random triggers and target labels (ε = p = 0.55)
+    against ``architecture`` without a defense; shares sized on ``n_max`` (also used by benchmarks/gpu_suite.py)."""
+    env = Environment(dataset=dataset, n_images=n_images, v_d=v_d, n_max=n_max, preset=preset,
+                      preset_overrides=dict(overrides or {}))
+    attackers = {"independent": AttackerStrategy.independent(eps=0.55, p=0.55)}
+    defenders = {architecture: DefenderStrategy(architecture, "none", name=architecture)}
+    return [GameSpec(name=f"backfiring-N{n}", environment=env, n_attackers=n, attackers=attackers,
+                     defenders=defenders, seeds=tuple(seeds)) for n in ns]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ns", type=int, nargs="+", default=[1, 5, 20, 100], help="numbers of attackers N")
@@ -60,30 +72,24 @@ def main() -> None:
     args = ap.parse_args()
     n_max = args.n_max or max(100, *args.ns)
     overrides = {"lr": args.lr} if args.lr is not None else {}
-    env = Environment(dataset=args.dataset, n_images=args.n_images, v_d=args.v_d, n_max=n_max, preset=args.preset,
-                      preset_overrides=overrides)
     cache = ResultCache(args.cache)
-    attackers = {"independent": AttackerStrategy.independent(eps=0.55, p=0.55)}
-    defenders = {args.architecture: DefenderStrategy(args.architecture, "none", name=args.architecture)}
+    specs = e1_specs(args.ns, args.dataset, args.n_images, args.architecture, args.preset, args.v_d, n_max,
+                     args.seeds, overrides)
     subset = f"{args.n_images:,}-image subset" if args.n_images else "all images"
     lr = f" (lr {args.lr:g})" if args.lr is not None else ""
     print(f"Backfiring: {args.dataset} ({subset}), {args.architecture}, preset {args.preset}{lr}; V_d = {args.v_d:g}, N_max = {n_max}, "
           f"eps = p = 0.55, seeds {', '.join(map(str, args.seeds))}")
     print("Each of N attackers poisons its own share with its own random trigger and random target label.")
-    oracle = PayoffOracle(GameSpec(name="backfiring", environment=env, n_attackers=1, attackers=attackers,
-                                   defenders=defenders), cache=cache, device=args.device)
-    floor = 100 / oracle.dataset.num_classes
+    floor = 100 / PayoffOracle(specs[0], cache=cache, device=args.device).dataset.num_classes
     paper = PAPER.get(args.dataset) if args.n_images is None else None  # the figure shows them for subsets too
     print()
     print(_header(len(args.seeds), paper), flush=True)
     rows = []
-    for n in args.ns:
-        spec = GameSpec(name=f"backfiring-N{n}", environment=env, n_attackers=n, attackers=attackers,
-                        defenders=defenders, seeds=tuple(args.seeds))
+    for spec in specs:
         oracle = PayoffOracle(spec, cache=cache, device=args.device, progress=True)
         outcomes = [oracle.run(job) for job in oracle.jobs()]
-        rows.append((n, outcomes))
-        print(_row(n, outcomes, floor, paper), flush=True)
+        rows.append((spec.n_attackers, outcomes))
+        print(_row(spec.n_attackers, outcomes, floor, paper), flush=True)
     print(_legend(len(args.seeds), floor, paper))
     if args.figure:
         _figure(rows, floor, args, args.figure)

@@ -94,9 +94,9 @@ OUR_OPTIMISER = {"lr": 0.1, "schedule": "onecycle", "nesterov": True, "weight_de
 #: In priority order (``--until`` cuts the tail): the two baselines and the
 #: optimiser/early-stopping swaps first, then the other factors, then the
 #: batch-norm architectures, which cost most: a training step of batch 32 on
-#: one core takes 15.6 (VGG-11-BN) and 32 (ResNet-9) CPU-ms per image
-#: (SmallCNN: 0.5), about 13 and 28 CPU-minutes per victim with the ``tiny``
-#: preset (1,608 steps). ResNet-18 is left out (68 ms per image).
+#: one core takes about 4.5 (ResNet-20), 15.6 (VGG-11-BN) and 32 (ResNet-9)
+#: CPU-ms per image (SmallCNN: 0.5), about 4, 13 and 28 CPU-minutes per victim
+#: with the ``tiny`` preset (1,608 steps). ResNet-18 is left out (68 ms per image).
 SETTINGS: tuple[Setting, ...] = (
     Setting("ours", "ours", "baseline (tiny preset, SmallCNN)"),
     Setting("paper", "paper", "baseline (paper preset, SmallCNN, <= 40 epochs)"),
@@ -123,6 +123,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("paper-no-early-stop", "paper", "early stopping off: 30 epochs, the final weights",
             {"patience": None, "max_epochs": 30}),
     Setting("paper+flip", "paper", "augmentation: random flips", {"flip": True}),
+    Setting("ours-resnet20", "ours", "architecture: ResNet-20 (He et al., CIFAR; batch norm, residual)",
+            architecture="resnet20"),
+    Setting("paper-resnet20", "paper", "architecture: ResNet-20 (batch norm, residual)", architecture="resnet20"),
     Setting("ours-vgg11bn", "ours", "architecture: VGG-11 with batch norm", architecture="vgg11-bn"),
     Setting("ours-resnet9", "ours", "architecture: ResNet-9 (batch norm, residual)", architecture="resnet9"),
 )

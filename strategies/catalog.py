@@ -37,6 +37,7 @@ ARCHITECTURES: Registry[ArchitectureSpec] = Registry(
     (
         ArchitectureSpec("smallcnn", "SmallCNN, channels 16/32/32 (Fort et al., 2020), E6"),
         ArchitectureSpec("resnet9", "ResNet-9 (DAWNBench, myrtle.ai)"),
+        ArchitectureSpec("resnet20", "ResNet-20 (He et al., 2016, CIFAR), a batch-norm ResNet a CPU trains"),
         ArchitectureSpec("resnet18", "ResNet-18 (He et al., 2015), the paper's default"),
         ArchitectureSpec("resnet34", "ResNet-34"),
         ArchitectureSpec("resnet50", "ResNet-50"),

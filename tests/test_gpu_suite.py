@@ -1,5 +1,6 @@
 """benchmarks/gpu_suite.py: the smoke run end to end, and the budget (a step that does not fit is skipped)."""
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -11,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = ROOT / "benchmarks" / "gpu_suite.py"
-STEPS = ["oracle", "federated", "table6", "e5", "southwest-curve"]
+STEPS = ["oracle", "federated", "table6", "table6-paper", "e1-paper", "e5", "southwest-curve"]
 
 
 def _suite_module():
@@ -48,6 +49,12 @@ def test_smoke_runs_every_step_and_writes_each_result(tmp_path):
     assert [m["batch_clients"] for m in modes] == [False, True] and all(m["rounds_per_second"] > 0 for m in modes)
     assert set(summaries["federated"]["aggregator_ms"]) >= {"fedavg", "krum", "median"}
     assert len(cells("table6")) == 12 and summaries["table6"]["solve"]["equilibria"]
+    assert len(cells("table6-paper")) == 12 and summaries["table6-paper"]["solve"]["equilibria"]
+    assert all(c["epochs"] == 1 for c in cells("table6-paper"))  # the paper preset, cut to one epoch at smoke size
+    e1 = cells("e1-paper")
+    assert [(c["dataset"], c["n"], c["seed"]) for c in e1] == [("digits", 1, 3407), ("digits", 5, 3407)]
+    assert summaries["e1-paper"]["curves"] == {"digits": {"1": pytest.approx(e1[0]["collective_asr"], abs=0.05),
+                                                          "5": pytest.approx(e1[1]["collective_asr"], abs=0.05)}}
     assert len(cells("e5")) == len(summaries["e5"]["rows"]) == 10
     assert len([r for r in rows if r["kind"] == "final-round"]) == 2
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
@@ -88,3 +95,15 @@ def test_run_steps_fits_jobs_to_the_budget_and_survives_a_failing_step(tmp_path)
     assert "ZeroDivisionError" in rows[2]["note"] and "estimated 120 s" in rows[0]["note"]
     written = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [(r["step"], r["status"]) for r in written] == [(r["step"], r["status"]) for r in rows]
+
+
+def test_a_cut_game_step_leaves_whole_seeds(tmp_path):
+    """table6-paper under a budget of 13 jobs: every cell of seed 3407, then one of 3408, none of 3409."""
+    gs = _suite_module()
+    sizes = dataclasses.replace(gs.SMOKE, game_seeds=None)
+    suite = gs.Suite(tmp_path, tmp_path / "scratch", sizes, budget_s=600, device="cpu")
+    result = gs._table6_run("table6-paper", suite, 13)
+    assert result["status"] == "partial" and (result["trained"], result["left"]) == (13, 23)
+    written = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+    seeds = [int(r["job"].rsplit(" ", 1)[1]) for r in written if r["kind"] == "cell"]
+    assert seeds == [3407] * 12 + [3408]

@@ -22,6 +22,7 @@ SEED = 3407
 EXPECTED_NAMES = (
     "smallcnn",
     "resnet9",
+    "resnet20",
     "resnet18",
     "resnet34",
     "resnet50",
@@ -39,6 +40,7 @@ EXPECTED_NAMES = (
 PARAMS_CIFAR10 = {
     "smallcnn": 15_722,
     "resnet9": 6_573_130,
+    "resnet20": 269_722,
     "resnet18": 11_173_962,
     "resnet34": 21_282_122,
     "resnet50": 23_520_842,
@@ -54,6 +56,7 @@ PARAMS_CIFAR10 = {
 FEATURE_DIM = {
     "smallcnn": 32,
     "resnet9": 512,
+    "resnet20": 64,
     "resnet18": 512,
     "resnet34": 512,
     "resnet50": 2048,
@@ -145,7 +148,7 @@ def test_seeded_build_is_deterministic(built: Built) -> None:
     assert _same_weights(built.cifar, again)
 
 
-@pytest.mark.parametrize("name", ["smallcnn", "resnet9", "resnet18", "vgg9", "lenet"])
+@pytest.mark.parametrize("name", ["smallcnn", "resnet9", "resnet20", "resnet18", "vgg9", "lenet"])
 def test_minimum_image_size(name: str) -> None:
     size = MIN_IMAGE_SIZE[name]
     model = build_model(name, 3, 5, size, seed=SEED).eval()
@@ -226,7 +229,7 @@ def test_invalid_arguments(kwargs: dict, field: str) -> None:
         build_model(**args)
 
 
-@pytest.mark.parametrize("name", ["smallcnn", "resnet9", "resnet18", "vgg9", "lenet"])
+@pytest.mark.parametrize("name", ["smallcnn", "resnet9", "resnet20", "resnet18", "vgg9", "lenet"])
 def test_global_seed_determinism(name: str) -> None:
     torch.manual_seed(SEED)
     a = build_model(name, 1, 10, 28)
@@ -267,7 +270,7 @@ def test_training_steps_reduce_loss(name: str, lr: float) -> None:
     assert losses[-1] < 0.5 * losses[0], losses
 
 
-@pytest.mark.parametrize("name", ["smallcnn", "resnet9", "resnet18", "vgg9", "lenet"])
+@pytest.mark.parametrize("name", ["smallcnn", "resnet9", "resnet20", "resnet18", "vgg9", "lenet"])
 def test_channels_last_gives_same_output(name: str) -> None:
     size = 16
     model = build_model(name, 3, 10, size, seed=SEED).eval()

@@ -22,6 +22,7 @@ def test_quickstart_spec_reads():
 
 @pytest.mark.parametrize("path,dataset,architecture", [
     ("examples/games/table6.toml", "cifar10", "resnet18"),
+    ("examples/games/table6_paper.toml", "cifar10", "resnet18"),
     ("examples/games/table6_cpu.toml", "cifar10", "smallcnn"),
     ("examples/games/table6_cpu_full.toml", "cifar10", "smallcnn"),
 ])
@@ -56,13 +57,19 @@ def test_table6_full_data_spec_differs_from_the_subset_only_in_its_data():
         (subset.environment.v_d, subset.environment.n_max, subset.environment.preset)
 
 
-def test_table6_paper_cpu_spec_differs_from_the_cpu_game_only_in_its_preset():
-    tiny, cpu = load_spec("examples/games/table6_cpu.toml"), load_spec("examples/games/table6_paper_cpu.toml")
-    assert (tiny.environment.preset, cpu.environment.preset) == ("tiny", "paper-cpu")
-    assert dataclasses.replace(cpu.environment, preset="tiny") == tiny.environment
-    assert [s.key() for s in cpu.attackers.values()] == [s.key() for s in tiny.attackers.values()]
-    assert [d.key() for d in cpu.defenders.values()] == [d.key() for d in tiny.defenders.values()]
-    assert cpu.seeds == (3407, 3408, 3409)
+@pytest.mark.parametrize("base,variant,presets", [
+    ("examples/games/table6_cpu.toml", "examples/games/table6_paper_cpu.toml", ("tiny", "paper-cpu")),
+    ("examples/games/table6.toml", "examples/games/table6_paper.toml", ("fast", "paper")),
+])
+def test_table6_recipe_variants_differ_only_in_their_preset(base, variant, presets):
+    """The paper-recipe variants of a Table 6 game: the same environment, strategies and keys but the preset,
+    with three seeds."""
+    one, other = load_spec(base), load_spec(variant)
+    assert (one.environment.preset, other.environment.preset) == presets
+    assert dataclasses.replace(other.environment, preset=presets[0]) == one.environment
+    assert [s.key() for s in other.attackers.values()] == [s.key() for s in one.attackers.values()]
+    assert [d.key() for d in other.defenders.values()] == [d.key() for d in one.defenders.values()]
+    assert other.seeds == (3407, 3408, 3409)
 
 
 def test_round_trip_and_key(tmp_path):

@@ -28,7 +28,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 def test_registries_hold_the_papers_names():
     assert list(ARCHITECTURES) == [
-        "smallcnn", "resnet9", "resnet18", "resnet34", "resnet50", "resnet101",
+        "smallcnn", "resnet9", "resnet20", "resnet18", "resnet34", "resnet50", "resnet101",
         "resnet152", "wide-resnet50-2", "wide-resnet101-2", "vgg11-bn", "vgg9", "lenet",
     ]
     assert list(DEFENSES) == [
@@ -77,7 +77,7 @@ def test_params_are_sorted_pairs_and_read_only():
          r"unknown defense 'foo': known defenses are none, cutmix, adversarial-training, "
          r"spectral-signatures, activation-clustering"),
         (lambda: DefenderStrategy("resnet-18"),
-         r"unknown architecture 'resnet-18': known architectures are smallcnn, resnet9, "
+         r"unknown architecture 'resnet-18': known architectures are smallcnn, resnet9, resnet20, "
          r"resnet18, .*lenet"),
         (lambda: DefenderStrategy("resnet18", "cutmix", {"alpha": 0}),
          r"cutmix.alpha=0 is out of range: allowed \(0, inf\)"),
