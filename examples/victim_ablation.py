@@ -245,7 +245,7 @@ def figure(settings: list[Setting], seeds: list[int], cache: ResultCache, path: 
     ax.invert_yaxis()
     ax.set_xlim(0, 102)
     ax.set_xlabel("collective attack success (%), N = 5, CIFAR-10 6,000-image subset")
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.5 / (0.45 * len(rows) + 1.4) - 0.12), ncol=2)
+    ax.legend(fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2)
     fig.tight_layout()
     fig.savefig(path)
 
